@@ -8,12 +8,12 @@ each says that one module knows the other. ``docs/architecture.md`` draws the sa
 
 from __future__ import annotations
 
-import ast
 import functools
 import re
 from pathlib import Path
 
 import pytest
+from python_imports import imports_of
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "cmflow"
 
@@ -60,26 +60,13 @@ def layer_of(module: str) -> int:
 
 def imported_modules(module: str) -> dict[str, int]:
     """The cmflow modules ``module`` imports, each with the line of its first import."""
-    path = MODULES[module]
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: dict[str, int] = {}
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(parent + ([base] if base else []))
-            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
-                     for alias in node.names]
-        else:
-            continue
-        for name in names:
-            while name and name not in MODULES:
-                name = name.rpartition(".")[0]
-            if name and name != module:
-                found.setdefault(name, node.lineno)
+    for line, base, name in imports_of(MODULES[module]):
+        name = f"{base}.{name}" if name is not None and f"{base}.{name}" in MODULES else base
+        while name and name not in MODULES:
+            name = name.rpartition(".")[0]
+        if name and name != module:
+            found.setdefault(name, line)
     return found
 
 
@@ -181,11 +168,11 @@ ARCHITECTURE = PACKAGE.parents[1] / "docs" / "architecture.md"
 
 
 def run_stages() -> list[str]:
-    """The stages runner.py calls, in its order: ``_timed("fetch", fetch, ...)`` calls the entry
+    """The stages runner.py calls, in its order: ``_timed(fetch.fetch, ...)`` calls the entry
     point ``fetch`` of the module ``cmflow.stages.fetch``."""
     source = MODULES["cmflow.runner"].read_text(encoding="utf-8")
-    called = re.findall(r'_timed\("(\w+)", (\w+),', source)
-    assert called and all(label == entry and f"cmflow.stages.{entry}" in MODULES for label, entry in called)
+    called = re.findall(r'_timed\((\w+)\.(\w+),', source)
+    assert called and all(module == entry and f"cmflow.stages.{entry}" in MODULES for module, entry in called)
     return [entry for _, entry in called]
 
 

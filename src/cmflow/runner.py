@@ -1,7 +1,5 @@
-"""One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> missing_days -> watch -> classify
--> measure -> uncovered_periods -> failed_sources -> compare -> changed_scopes -> objectives -> evaluate -> alert_items
--> where_misses -> compose -> record
--> deliver.
+"""One run of a workflow: the stages in order (future_period -> fetch -> ... -> record -> deliver:
+docs/architecture.md lists them with what each takes and returns).
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
 runner orders them, times them (debug log) and keeps the outcome in the run history. A failing
@@ -20,33 +18,16 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 from cmflow.foundation.log_redaction import RedactingFilter
 from cmflow.foundation.stopping import StopRequest
 from cmflow.plugins.result import RunResult
-from cmflow.stages.alert_items import alert_items
-from cmflow.stages.classify import classify
-from cmflow.stages.clients import clients
-from cmflow.stages.changed_scopes import changed_scopes
-from cmflow.stages.compare import compare
-from cmflow.stages.compose import compose, say_what_was_queued
-from cmflow.stages.deliver import deliver
-from cmflow.stages.evaluate import evaluate
-from cmflow.stages.failed_sources import failed_sources
-from cmflow.stages.fetch import fetch
-from cmflow.stages.filter_rows import filter_rows
-from cmflow.stages.future_period import future_period, period_ahead
-from cmflow.stages.lost_inputs import lost_inputs
-from cmflow.stages.measure import MetricRequest, measure
-from cmflow.stages.missing_days import missing_days
-from cmflow.stages.uncovered_periods import uncovered_periods
-from cmflow.stages.objectives import objectives
-from cmflow.stages.record import record
-from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
+from cmflow.stages import (alert_items, changed_scopes, classify, clients, compare, compose, deliver, evaluate,
+                           failed_sources, fetch, filter_rows, future_period, lost_inputs, measure, missing_days,
+                           objectives, record, uncovered_periods, watch, where_misses)
+from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, crash_recorded, opened_run
 from cmflow.stages.run_lock import RUN_LOCK_LEASE
-from cmflow.stages.run_periods import judged_at, resolve_period, run_periods
-from cmflow.stages.watch import watch
-from cmflow.stages.where_misses import where_misses
-from cmflow.store import Store
+from cmflow.stages.run_periods import judged_at, past_period, resolve_period, run_periods
 
 if TYPE_CHECKING:
     from cmflow.foundation.periods import Period
+    from cmflow.store import Store
     from cmflow.workflow import Workflow
 
 log = logging.getLogger("cmflow")
@@ -76,75 +57,59 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
     """
     period = period or resolve_period(workflow, now=now)
     comparison_periods, all_periods = run_periods(workflow, period)
-    latest = store.latest_period_end(workflow.key) if store is not None else None  # past_period: a back-fill
-    started = now or datetime.now(timezone.utc)
-    back_fill = latest is not None and period.end < latest and \
-        not period_ahead(workflow, period, as_of or workflow.settings.as_of, started)  # a coming period is no past one
-    result = RunResult(workflow, period, comparison_periods, started, dry_run,
-                       all_periods=all_periods, past_period=back_fill,
-                       resend=dict(resend or {}))
-    stop = stop or StopRequest()
+    started, as_of_day, stop = now or datetime.now(timezone.utc), as_of or workflow.settings.as_of, stop or StopRequest()
+    result = RunResult(workflow, period, comparison_periods, started, dry_run, all_periods=all_periods,
+                       past_period=past_period(workflow, period, store, as_of_day, started), resend=dict(resend or {}))
     with opened_run(store, workflow, period, dry_run=dry_run, slot=slot, lock_ttl=lock_ttl, lock_lease=lock_lease,
                     stop=stop) as run_id:
         result.run_id = run_id
-        return _run(result, store, now, sleep, stop,
-                    judged_at(workflow.settings.timezone, as_of or workflow.settings.as_of, result.started_at),
-                    as_of or workflow.settings.as_of)
+        return _run(result, store, now, sleep, stop, judged_at(workflow.settings.timezone, as_of_day, started), as_of_day)
 
 
 def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "Callable[[float], None] | None",
-         stop: StopRequest, as_of: datetime, as_of_day: date | None = None) -> RunResult:
+         stop: StopRequest, as_of: datetime, as_of_day: date | None) -> RunResult:
     """The stages in order, each handed what the ones before made."""
     workflow, periods, run_id = result.workflow, result.all_periods, result.run_id
     history = store if run_id is not None else None  # None: the run writes nothing
-    try:
-        ahead = _timed("future_period", future_period, workflow, result.period, as_of_day, result.started_at)
-        fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at, as_of_day)
-        fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
+    with crash_recorded(history, run_id):
+        ahead = _timed(future_period.future_period, workflow, result.period, as_of_day, result.started_at)
+        fetched = _timed(fetch.fetch, workflow, periods, store, result.started_at, as_of_day)
+        fetched = _timed(lost_inputs.lost_inputs, workflow, store, fetched)
         read = fetched.records  # as the sources returned them: what a where's values are checked against
-        fetched = _timed("filter_rows", filter_rows, workflow, fetched)
-        fetched = _timed("clients", clients, workflow, fetched)
-        fetched = _timed("missing_days", missing_days, workflow, periods, fetched)
-        watched = _timed("watch", watch, workflow, fetched)
+        fetched = _timed(filter_rows.filter_rows, workflow, fetched)
+        fetched = _timed(clients.clients, workflow, fetched)
+        fetched = _timed(missing_days.missing_days, workflow, periods, fetched)
+        watched = _timed(watch.watch, workflow, fetched)
         fetched = watched.fetched_and_watched
-        classified = _timed("classify", classify, workflow, fetched)
+        classified = _timed(classify.classify, workflow, fetched)
+        records = classified.records
         stop.check()
-        requests = MetricRequest.of(workflow)
-        measured = _timed("measure", measure, requests, classified.records, periods,
-                          as_of=as_of, production=workflow.production)
-        measured = replace(measured, measurements=_timed("uncovered_periods", uncovered_periods, workflow, requests,
-                                                         classified.records, periods, measured.measurements))
-        measured = _timed("failed_sources", failed_sources, workflow, classified.records, fetched.reports, measured)
-        comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
-        scoped = _timed("changed_scopes", changed_scopes, workflow, store, comparisons)
+        requests = measure.MetricRequest.of(workflow)
+        measured = _timed(measure.measure, requests, records, periods, as_of=as_of, production=workflow.production)
+        measured = _timed(uncovered_periods.uncovered_periods, workflow, requests, records, periods, measured)
+        measured = _timed(failed_sources.failed_sources, workflow, records, fetched.reports, measured)
+        measurements = measured.measurements
+        comparisons = _timed(compare.compare, workflow, store, measurements, result.comparison_periods)
+        scoped = _timed(changed_scopes.changed_scopes, workflow, store, comparisons)
         reported = [*ahead, *fetched.reports, *watched.reports, *classified.reports, *measured.reports]
-        judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
-        evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
-                           all_periods=periods, upstream=reported,
-                           now=result.started_at, past_period=result.past_period)
-        listed = _timed("alert_items", alert_items, workflow, classified.records, evaluated.notifications, periods,
+        judged = _timed(objectives.objectives, workflow, measurements, comparisons, reported)
+        evaluated = _timed(evaluate.evaluate, workflow, store, measurements, comparisons, all_periods=periods,
+                           upstream=reported, now=result.started_at, past_period=result.past_period)
+        listed = _timed(alert_items.alert_items, workflow, records, evaluated.notifications, periods,
                         as_of=as_of, dry_run=result.dry_run)
-        result = replace(result, records=classified.records, measurements=measured.measurements,
-                         unshared_counters=measured.unshared_counters, comparisons=comparisons,
-                         alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
-                         notifications=evaluated.notifications, alert_items=listed.items, verdicts=evaluated.verdicts,
-                         objectives=judged,
-                         alert_changes=evaluated.alert_changes,
-                         stages=(upstream := [*reported, *evaluated.reports, *listed.reports, *scoped,
-                                              *_timed("where_misses", where_misses, workflow, store, read,
-                                                      classified.records, measured.measurements)]))
-        composed = _timed("compose", compose, workflow, result)
-        result.stages = [*upstream, *composed.reports]  # outputs see the messages queued, as they always did
-        result.resent = composed.resent
+        missed = _timed(where_misses.where_misses, workflow, store, read, records, measurements)
+        upstream = [*reported, *evaluated.reports, *listed.reports, *scoped, *missed]
+        result = replace(result, records=records, measurements=measurements, comparisons=comparisons,
+                         unshared_counters=measured.unshared_counters, alerts=evaluated.alerts,
+                         pending=evaluated.pending, resolved=evaluated.resolved, notifications=evaluated.notifications,
+                         alert_items=listed.items, verdicts=evaluated.verdicts, objectives=judged,
+                         alert_changes=evaluated.alert_changes, stages=upstream)
+        composed = _timed(compose.compose, workflow, result)
+        result.stages, result.resent = [*upstream, *composed.reports], composed.resent  # outputs see what was queued
         stop.check()  # past this point the run's results are kept, and its messages queued
         if history is not None:
-            queued = _timed("record", record, history, run_id, result, composed.messages)
-            say_what_was_queued(composed.reports, composed.messages, queued)
-    except BaseException as exc:
-        if history is not None:
-            record_crash(history, run_id, exc)
-        raise
-    outputs = _timed("deliver", deliver, workflow, result, composed.reports, history, now=now, sleep=sleep, stop=stop)
+            _timed(record.record, history, run_id, result, composed)
+    outputs = _timed(deliver.deliver, workflow, result, composed.reports, history, now=now, sleep=sleep, stop=stop)
     result.stages = [*upstream, *outputs]
     result.stopped = stop.reason if stop.is_set() else None
     result.finished_at = datetime.now(timezone.utc)
@@ -153,10 +118,10 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     return result
 
 
-def _timed(stage: str, run: Callable[..., T], *args, **kwargs) -> T:
-    """One stage; how long it took goes to the debug log."""
+def _timed(run: Callable[..., T], *args, **kwargs) -> T:
+    """One stage's entry point (the stage is named after its module); how long it took goes to the debug log."""
     started = time.perf_counter()
     try:
         return run(*args, **kwargs)
     finally:
-        log.debug("stage %s: %.3f s", stage, time.perf_counter() - started)
+        log.debug("stage %s: %.3f s", run.__module__.rpartition(".")[2], time.perf_counter() - started)

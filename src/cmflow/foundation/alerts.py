@@ -77,6 +77,12 @@ class AlertSeries:
     words an output says it in."""
     state: str = FIRING
 
+    def series_fields(self) -> dict[str, Any]:
+        """These fields and their values (``dimensions`` and ``details`` copied), to carry them
+        from a stored state to an alert."""
+        fields = {name: getattr(self, name) for name in AlertSeries.__dataclass_fields__}
+        return {**fields, "dimensions": dict(self.dimensions), "details": dict(self.details)}
+
 
 @dataclass
 class Alert(AlertSeries, AlertEpisode):

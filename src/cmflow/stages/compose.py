@@ -2,8 +2,8 @@
 
 Takes the workflow and the run's result so far (its alerts and notifications); returns
 :class:`Composed`: the messages, and one report per notifier output (what was queued, or why
-nothing was). The deliver stage sends them once the record stage has queued them; :func:`say_what_was_queued`
-then corrects the reports for the messages an earlier run of the period had queued already.
+nothing was). The deliver stage sends them once the record stage has queued them (and corrected
+the reports for the messages an earlier run of the period had queued already).
 
 A ``cmflow resend`` run (:attr:`~cmflow.RunResult.resend`) composes only the outputs it names,
 whatever their ``when``: the others (a Slack post, a webhook, an alerts e-mail with
@@ -13,7 +13,6 @@ whatever their ``when``: the others (a Slack post, a webhook, an alerts e-mail w
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -77,23 +76,3 @@ def compose(workflow: "Workflow", result: "RunResult") -> Composed:
         queued.extend(messages)
     return Composed(queued, reports, resent)
 
-
-def say_what_was_queued(reports: list[StageReport], messages: list["QueuedMessage"],
-                        ids: list[int | None]) -> None:
-    """Each notifier output's note once the record stage queued its messages (``ids``: one per
-    message, None for one an earlier run of the period had queued, by its key): a second run of
-    the week does not send a ``send_once`` e-mail again, and must not say it queued it. Notes
-    are left as they are when ``ids`` does not answer message by message."""
-    if len(ids) != len(messages):
-        return
-    again = Counter(m.output_id for m, queued in zip(messages, ids) if queued is None)
-    if not again:
-        return
-    for report in reports:
-        if not again[report.id]:
-            continue
-        new = report.counts.get("messages", 0) - again[report.id]
-        report.counts["messages"] = new
-        report.counts["already_queued"] = again[report.id]
-        earlier = f"{again[report.id]} already queued by an earlier run for this period: not sent again"
-        report.note = f"{new} message(s) queued; {earlier}" if new else f"{earlier}"

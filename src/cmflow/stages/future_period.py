@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from cmflow.foundation.periods import today_in
 from cmflow.foundation.run_warnings import RunWarning
 from cmflow.plugins.result import StageReport
+from cmflow.stages.run_periods import run_today
 
 if TYPE_CHECKING:
     from cmflow.foundation.periods import Period
@@ -28,16 +29,6 @@ if TYPE_CHECKING:
 AS_OF_SLACK = timedelta(days=1)
 """How far the run's as-of day may be after the clock's day before it is called ahead of the
 clock (a day of time-zone slack)."""
-
-
-def run_today(workflow: "Workflow", as_of_day: date | None, now: datetime) -> date:
-    """The day the run counts as today: the as-of day, else the clock's day in the workflow's zone."""
-    return as_of_day or today_in(workflow.settings.timezone, now)
-
-
-def period_ahead(workflow: "Workflow", period: "Period", as_of_day: date | None, now: datetime) -> bool:
-    """Whether ``period`` starts after the run's today (a run of it is no back-fill)."""
-    return period.start > run_today(workflow, as_of_day, now)
 
 
 def future_period(workflow: "Workflow", period: "Period", as_of_day: date | None, now: datetime) -> list[StageReport]:

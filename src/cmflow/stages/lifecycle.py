@@ -196,6 +196,5 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
 
 def alert_from_state(state: "AlertState") -> Alert:
     """A stored alert state as an :class:`Alert` (not new at this run)."""
-    return Alert(state.rule, state.metric, dict(state.dimensions), state.summary, state.severity,
-                 state.value, dict(state.details), state=state.state, is_new=False, key=state.fingerprint, **state.episode_fields())
+    return Alert(**state.series_fields(), **state.episode_fields(), is_new=False, key=state.fingerprint)
 

@@ -1,14 +1,16 @@
 """The record stage: the run's state written in one transaction, before anything is delivered.
 
-Takes the store, the run's id, the run's result and the composed messages; writes the
+Takes the store, the run's id, the run's result and what the compose stage made; writes the
 measurements worth keeping, the alert state changes and the messages to queue together, so a
 crash never leaves the store half-updated and a queued message always has the state it announces.
 Returns what :meth:`~cmflow.store.Store.commit_run` does: per message, its outbox id, or None
-when an earlier run of the period had queued it.
+when an earlier run of the period had queued it; the compose reports then say so
+(:func:`say_what_was_queued`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.measurement_scopes import ROW_KEYS
@@ -17,16 +19,40 @@ from cmflow.foundation.periods import CURRENT
 if TYPE_CHECKING:
     import polars as pl
 
-    from cmflow.plugins.result import RunResult
+    from cmflow.plugins.result import RunResult, StageReport
+    from cmflow.stages.compose import Composed
     from cmflow.store import QueuedMessage, Store
 
 
-def record(store: "Store", run_id: int, result: "RunResult", messages: list["QueuedMessage"]) -> list[int | None]:
-    """Commit the run's measurements, alert changes (none for a back-fill) and messages; per
-    message, its outbox id or None (queued already)."""
-    return store.commit_run(run_id, workflow=result.workflow.key, measurements=_to_store(result),
-                     alerts=[] if result.past_period else result.alert_changes,
-                     messages=messages, now=result.started_at)
+def record(store: "Store", run_id: int, result: "RunResult", composed: "Composed") -> list[int | None]:
+    """Commit the run's measurements, alert changes (none for a back-fill) and composed messages;
+    per message, its outbox id or None (queued already), which the compose reports then say."""
+    ids = store.commit_run(run_id, workflow=result.workflow.key, measurements=_to_store(result),
+                           alerts=[] if result.past_period else result.alert_changes,
+                           messages=composed.messages, now=result.started_at)
+    say_what_was_queued(composed.reports, composed.messages, ids)
+    return ids
+
+
+def say_what_was_queued(reports: list[StageReport], messages: list["QueuedMessage"],
+                        ids: list[int | None]) -> None:
+    """Each notifier output's note once the record stage queued its messages (``ids``: one per
+    message, None for one an earlier run of the period had queued, by its key): a second run of
+    the week does not send a ``send_once`` e-mail again, and must not say it queued it. Notes
+    are left as they are when ``ids`` does not answer message by message."""
+    if len(ids) != len(messages):
+        return
+    again = Counter(m.output_id for m, queued in zip(messages, ids) if queued is None)
+    if not again:
+        return
+    for report in reports:
+        if not again[report.id]:
+            continue
+        new = report.counts.get("messages", 0) - again[report.id]
+        report.counts["messages"] = new
+        report.counts["already_queued"] = again[report.id]
+        earlier = f"{again[report.id]} already queued by an earlier run for this period: not sent again"
+        report.note = f"{new} message(s) queued; {earlier}" if new else f"{earlier}"
 
 
 def _to_store(result: "RunResult") -> "pl.DataFrame | None":

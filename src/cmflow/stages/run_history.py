@@ -2,7 +2,7 @@
 lock before them, how the run ended after them (or why it crashed).
 
 The runner opens the run with :func:`opened_run`, records a crash before the state was committed
-with :func:`record_crash`, and closes the run with :func:`close_run` once it is delivered.
+with :func:`crash_recorded` (around the stages until then), and closes the run with :func:`close_run` once it is delivered.
 """
 
 from __future__ import annotations
@@ -74,6 +74,19 @@ def opened_run(store: "Store | None", workflow: "Workflow", period: "Period", *,
         # The lock fences the run's writes: once lost, nothing of the run is kept (RunLockLost).
         yield store.start_run(workflow.key, str(workflow.file), period.start, period.end, dry_run, slot=slot,
                               lock=hold)
+
+
+@contextmanager
+def crash_recorded(store: "Store | None", run_id: int | None) -> Iterator[None]:
+    """Around the stages until the run's results are committed: an exception (a crash, a stop
+    request) is kept in the run's history row by :func:`record_crash`, then goes on. ``store``
+    None (a dry run) records nothing."""
+    try:
+        yield
+    except BaseException as exc:
+        if store is not None and run_id is not None:
+            record_crash(store, run_id, exc)
+        raise
 
 
 def record_crash(store: "Store", run_id: int, exc: BaseException) -> None:

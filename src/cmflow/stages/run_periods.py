@@ -12,6 +12,7 @@ from cmflow.foundation.periods import parse_period, today_in
 
 if TYPE_CHECKING:
     from cmflow.foundation.periods import Period
+    from cmflow.store import Store
     from cmflow.workflow import Workflow
 
 
@@ -45,3 +46,21 @@ def run_periods(workflow: "Workflow", period: "Period") -> tuple[list["Period"],
     comparison_periods = [period.comparison(c) for c in workflow.settings.compare]
     history = max([entry.plugin.history_needed() for entry in (*workflow.triggers, *workflow.outputs)] or [0])
     return comparison_periods, [period, *comparison_periods, *period.history(history)]
+
+
+def run_today(workflow: "Workflow", as_of_day: date | None, now: datetime) -> date:
+    """The day the run counts as today: the as-of day, else the clock's day in the workflow's zone."""
+    return as_of_day or today_in(workflow.settings.timezone, now)
+
+
+def period_ahead(workflow: "Workflow", period: "Period", as_of_day: date | None, now: datetime) -> bool:
+    """Whether ``period`` starts after the run's today (a run of it is no back-fill)."""
+    return period.start > run_today(workflow, as_of_day, now)
+
+
+def past_period(workflow: "Workflow", period: "Period", store: "Store | None", as_of_day: date | None,
+                now: datetime) -> bool:
+    """Whether the run is a back-fill: ``period`` ends before the latest one the store has
+    measured for the workflow, and has begun (a coming period is no past one)."""
+    latest = store.latest_period_end(workflow.key) if store is not None else None
+    return latest is not None and period.end < latest and not period_ahead(workflow, period, as_of_day, now)

@@ -21,13 +21,14 @@ period after the last record is left as it is: the export may well have been dow
 it, and nothing was posted since. A sum already without a value there ("no posts in this
 period") gets the same reason: nothing says nothing happened.
 
-Takes the workflow, the records (one frame per kind, with ``source_id``), the periods and the
-measurements; returns the measurements with the uncovered periods' values made null and their
-reason said.
+Takes the workflow, the metric requests, the records (one frame per kind, with ``source_id``),
+the periods and what the measure stage made; returns it with the uncovered periods' values made
+null and their reason said.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.records import RECORD_KINDS
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from cmflow.foundation.periods import Period
-    from cmflow.stages.measure import MetricRequest
+    from cmflow.stages.measure import Measured, MetricRequest
     from cmflow.workflow import Workflow
 
 UNCOVERED_REASON = "no record read reaches this period"
@@ -54,12 +55,14 @@ what a client's records cover, an account that posted nothing yet (a page opened
 
 
 def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], records: dict[str, "pl.DataFrame"],
-                      periods: list["Period"], measurements: "pl.DataFrame") -> "pl.DataFrame":
-    """``measurements`` with no value, and the reason, in each period a series' files do not reach."""
+                      periods: list["Period"], measured: "Measured") -> "Measured":
+    """``measured``, its measurements with no value, and the reason, in each period a series'
+    files do not reach."""
     import polars as pl
 
+    measurements = measured.measurements
     if measurements.height == 0:
-        return measurements
+        return measured
     sources = {entry.id: entry.plugin for entry in workflow.sources}
     firsts: dict[tuple, "pl.DataFrame | None"] = {}
     parts, done = [], []
@@ -96,9 +99,10 @@ def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], rec
         parts.append(_blanked(rows, starts))
         done += names
     if not parts:
-        return measurements
+        return measured
     untouched = indexed.filter(~pl.col("metric").is_in(done))
-    return pl.concat([untouched, *parts], how="vertical_relaxed").sort("_order").drop("_order")
+    return replace(measured, measurements=pl.concat([untouched, *parts], how="vertical_relaxed")
+                   .sort("_order").drop("_order"))
 
 
 def _first_days(frame: "pl.DataFrame | None", kind: str, request: "MetricRequest",

@@ -476,7 +476,8 @@ class SqlStore(Store):
 
         query = self._statement(f"alerts:{workflow is None}", build)
         with self.engine.connect() as connection:
-            return [AlertState(r.rule, r.metric, r.dimensions, r.summary, r.severity, r.value, state=r.state,
+            return [AlertState(rule=r.rule, metric=r.metric, dimensions=r.dimensions, summary=r.summary,
+                               severity=r.severity, value=r.value, state=r.state,
                                fingerprint=r.fingerprint, workflow=r.workflow, first_seen=_utc(r.first_seen),
                                last_seen=_utc(r.last_seen), resolved_at=_utc(r.resolved_at),
                                condition=r.condition, active_since=_utc(r.active_since),
