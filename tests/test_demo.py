@@ -16,9 +16,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from cmflow import accounts_of_no_client
+from cmflow.foundation.measurements import dimension_columns
 from cmflow.store import open_store
 from cmflow.testing import run_workflow_file
 from demo_scenario import demo_without_client_reports
@@ -321,6 +323,32 @@ def test_posts_published_and_follower_growth(demo_run):
               - followers_on(CURRENT[0] - timedelta(days=1), "instagram", "trailhead.outfitters"))
     assert growth > 0
     assert demo_run.value("follower_growth", platform="instagram", account="trailhead.outfitters") == growth
+
+
+def test_last_weeks_posts_keep_their_count_when_a_youtube_table_cannot_tell_their_views(demo_run):
+    """The YouTube tables' files name no range: they count over the run's week (16-22 November).
+    A video published the week before is listed all the same: last week's posts published are
+    every export's (28, from the raw files), and their comparison stands; the views Studio gives
+    such a video are those of 16-22 November, not its views to date: no value (the review of the
+    reverted redo found the 28 blanked)."""
+    before = posts_per_account(PREVIOUS) + youtube_and_x_posts(PREVIOUS)
+    assert before[("youtube", "TrailheadOutfittersTV")] > 0
+    rows = demo_run.measurements.filter(pl.col("period") == "previous_period")
+    overall = pl.all_horizontal(pl.col(c).is_null() for c in dimension_columns(rows))
+    [count] = rows.filter((pl.col("metric") == "posts_published") & overall)["value"]
+    assert count == sum(before.values()) == 28
+    assert current_row_overall(demo_run, "posts_published")["previous_period.previous_value"] == 28
+    [views] = rows.filter((pl.col("metric") == "total_video_views") & (pl.col("platform") == "youtube")
+                          & (pl.col("account") == "TrailheadOutfittersTV") & pl.col("format").is_null()
+                          ).iter_rows(named=True)
+    assert views["value"] is None and "export's range" in views["reason"]
+
+
+def current_row_overall(result, metric: str) -> dict:
+    rows = result.current(metric)
+    [row] = rows.filter(pl.all_horizontal(pl.col(c).is_null() for c in dimension_columns(result.measurements))
+                        ).iter_rows(named=True)
+    return row
 
 
 def test_each_client_objective_gets_its_verdict(demo_run):

@@ -1,5 +1,5 @@
 """One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> missing_days -> watch -> classify
--> measure -> uncovered_periods -> failed_sources -> compare -> changed_scopes -> objectives -> evaluate -> alert_items
+-> measure -> source_gaps -> uncovered_periods -> failed_sources -> compare -> changed_scopes -> objectives -> evaluate -> alert_items
 -> where_misses -> compose -> record
 -> deliver.
 
@@ -41,6 +41,7 @@ from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
 from cmflow.stages.run_lock import RUN_LOCK_LEASE
 from cmflow.stages.run_periods import judged_at, resolve_period, run_periods
+from cmflow.stages.source_gaps import source_gaps
 from cmflow.stages.watch import watch
 from cmflow.stages.where_misses import where_misses
 from cmflow.store import Store
@@ -112,6 +113,10 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         requests = MetricRequest.of(workflow)
         measured = _timed("measure", measure, requests, classified.records, periods,
                           as_of=as_of, production=workflow.production)
+        measured = replace(measured, measurements=_timed("source_gaps", source_gaps, workflow, requests,
+                                                         classified.records, periods, measured.measurements,
+                                                         fetched.reports, as_of=as_of,
+                                                         production=workflow.production))
         measured = replace(measured, measurements=_timed("uncovered_periods", uncovered_periods, workflow, requests,
                                                          classified.records, periods, measured.measurements))
         measured = _timed("failed_sources", failed_sources, workflow, classified.records, fetched.reports, measured)

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 
 from pydantic import Field
 
-from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable, RunWarning,
-                    Source, TimeZoneName, hookimpl, merged_records)
+from cmflow import (COUNTERS, DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable,
+                    RunWarning, Source, TimeZoneName, hookimpl, merged_records)
 
 from cmflow.builtin.sources.bad_rows import BadRowsError, report_bad_rows
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
@@ -218,7 +218,7 @@ class ExportSource(Source, InspectsFiles):
         # The fetch stage conforms the records again and cleans their text then: not twice here.
         tables = [read for path in files for read in read_file(path, self.options, ctx, clean_text=False)]
         warn_if_account_unused(tables, self.options, ctx)
-        warn_if_range_is_not_the_period(tables, ctx)
+        tables = with_table_ranges(tables, ctx)
         for read in tables:
             for what in what_was_read(read):
                 ctx.read_input(what, shown_path(read.path, ctx.workflow_dir))
@@ -442,26 +442,43 @@ RANGE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})")
 """The date range YouTube Studio writes in its download's name (``Content 2026-11-01_2026-11-30 Atelier Lumen``)."""
 
 
-def warn_if_range_is_not_the_period(tables: list[ReadTable], ctx: FetchContext) -> None:
-    """A table whose counters cover its export's date range (YouTube Studio's), read for another
-    period than that range: its figures are the range's, whatever the report's period says. The
-    range is read from the download's name (its folder's, else the file's); a table whose name
-    holds none is not said (the docs tell to read the export of the report's period)."""
+def with_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> list[ReadTable]:
+    """The tables, those whose counters cover their export's date range (YouTube Studio's) with
+    the counters they carry left empty on the records published outside that range: a video
+    published before it has there its views *within* the range, not its views to date, which no
+    figure can tell apart (its row stays: it was published, on its day). The range is read from
+    the download's name (its folder's, else the file's), else taken as the run's period (the
+    docs tell to read the export of the report's period); it is recorded
+    (:meth:`FetchContext.counts_over`), so that a period after it has no value in the table's
+    series rather than 0. A table read for another period than its range is said: its figures
+    are that range's."""
     from datetime import date
 
+    import polars as pl
+
     if not ctx.periods:
-        return
+        return tables
     current = ctx.periods[0]
+    ranged = []
     for read in tables:
-        found = read.format.counters_over_range and (RANGE_IN_NAME.search(read.path.parent.name)
-                                                     or RANGE_IN_NAME.search(read.path.name))
-        if not found:
+        if not read.format.counters_over_range or read.frame.height == 0:
+            ranged.append(read)
             continue
+        found = RANGE_IN_NAME.search(read.path.parent.name) or RANGE_IN_NAME.search(read.path.name)
         try:
-            first, last = date.fromisoformat(found[1]), date.fromisoformat(found[2])
+            first, last = (date.fromisoformat(found[1]), date.fromisoformat(found[2])) if found else \
+                (current.start, current.end)
         except ValueError:
-            continue
-        if (first, last) == (current.start, current.end):
+            first, last = current.start, current.end
+        frame = read.frame
+        carried = [c for c in COUNTERS if c in frame.columns and frame[c].null_count() < frame.height]
+        day = pl.col(RECORD_KINDS[read.format.record].time_field).dt.convert_time_zone(current.tz).dt.date()
+        outside = ~day.is_between(first, last)
+        frame = frame.with_columns(pl.when(outside).then(None).otherwise(pl.col(c)).alias(c) for c in carried)
+        accounts = frame["account"].drop_nulls().unique().to_list() if "account" in frame.columns else []
+        ctx.counts_over(read.format.record, read.format.platform, accounts, first, last, carried)
+        ranged.append(replace(read, frame=frame))
+        if not found or (first, last) == (current.start, current.end):
             continue
         shown = shown_path(read.path, ctx.workflow_dir)
         ctx.warn(RunWarning(
@@ -470,6 +487,7 @@ def warn_if_range_is_not_the_period(tables: list[ReadTable], ctx: FetchContext) 
             f"{current.start:%Y-%m-%d}..{current.end:%Y-%m-%d}: its figures are that range's; export the table "
             "again for the period", "export_range_not_period",
             {"file": shown, "range": [(first, last)], "period": [(current.start, current.end)]}))
+    return ranged
 
 
 def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":

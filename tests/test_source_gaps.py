@@ -1,0 +1,257 @@
+"""A figure a source's records cannot tell has no value, in the series those records may be in
+only; every other figure keeps its value (stages/source_gaps.py).
+
+Run on Monday 23 November for 16-22 November, compared with 9-15 November. Beside each gap,
+Onde's Facebook export: onde posted on 12 November (7 likes, 1 share, reach 200) and 18 November
+(9 likes, 2 shares, reach 400); Atelier Lumen's Facebook page on 11 November (5 likes, reach 100).
+Expected figures are worked out by hand in each test.
+"""
+
+from __future__ import annotations
+
+import types
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from cmflow import RecordTable, Source, hookimpl
+from cmflow.builtin.reports.language import language
+from cmflow.stages.uncovered_periods import UNCOVERED_REASON
+from cmflow.testing import registered_plugin, run_workflow_file
+
+FACEBOOK = ("platform,account,post_id,published_at,likes,shares,reach\n"
+            "facebook,onde,p1,2026-11-12T10:00:00Z,7,1,200\nfacebook,onde,p2,2026-11-18T10:00:00Z,9,2,400\n"
+            "facebook,atelierlumen,p3,2026-11-11T10:00:00Z,5,0,100\n")
+
+
+def figures(result, period: str) -> dict[tuple, tuple]:
+    rows = result.measurements.filter(result.measurements["period"] == period)
+    return {(r["metric"], r["platform"], r["client"]): (r["value"], r["reason"]) for r in rows.iter_rows(named=True)
+            if r.get("account") is None}
+
+
+# -- an API that reaches 7 days back -----------------------------------------------------------
+class RecentSearch(Source):
+    """Posts from a search that, like X's recent search, returns the last 7 days only: one post
+    of lumen on 18 November, 2 likes."""
+
+    name = "recent_search_for_gaps_test"
+    description = "A search API reaching back 7 days (a test's stand-in for X's recent search)."
+    record_kinds = ("post",)
+    incremental = True
+
+    def reaches_back(self):
+        return timedelta(days=7)
+
+    def fetch(self, ctx):
+        assert ctx.window_start >= ctx.as_of - timedelta(days=7)  # never asked for older days
+        published = datetime(2026, 11, 18, 9, tzinfo=timezone.utc)
+        rows = [{"platform": "x", "account": "lumen", "post_id": "x-1", "published_at": published, "likes": 2}] \
+            if ctx.window_start <= published < ctx.window_end else []
+        return [RecordTable.from_rows("post", rows)]
+
+
+@hookimpl
+def register_search(register):
+    register(RecentSearch)
+
+
+SEARCH_WORKFLOW = f"""
+[workflow]
+name = "Agency weekly"
+timezone = "UTC"
+period = "2026-11-16..2026-11-22"
+compare = ["previous_period"]
+
+[[clients]]
+id = "lumen"
+name = "Lumen"
+accounts = ["lumen"]
+language = "fr"
+
+[[clients]]
+id = "onde"
+name = "Onde"
+accounts = ["onde", "onde_x"]
+language = "en"
+
+[[sources]]
+id = "search"
+plugin = "{RecentSearch.name}"
+
+[[sources]]
+id = "onde"
+plugin = "csv"
+path = "onde.csv"
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall", "platform", "client"]
+"""
+
+
+def test_a_period_older_than_an_api_source_reaches_has_no_value_in_the_series_it_may_hold(tmp_path, store_url):
+    """The search found lumen's X post of the 18th; what it held on 9-15 November is not known,
+    nor whose: onde_x, of which nothing was read, may have posted on X then. By hand:
+
+        series           this week   previous week
+        X                1           no value
+        overall          2           no value
+        client lumen     1           no value
+        client onde      1           no value (onde_x on X), not Facebook's 1
+        Facebook         1           1 (the post of the 12th: the export reaches it)
+    """
+    module = types.ModuleType("gaps_search_source")
+    module.register_sources = register_search
+    (tmp_path / "onde.csv").write_text(FACEBOOK.replace("facebook,atelierlumen,p3,2026-11-11T10:00:00Z,5,0,100\n", ""),
+                                       encoding="utf-8")
+    (tmp_path / "workflow.toml").write_text(SEARCH_WORKFLOW, encoding="utf-8")
+    with registered_plugin(module):
+        result = run_workflow_file(tmp_path / "workflow.toml", store_url=store_url,
+                                   now=datetime(2026, 11, 23, 9, tzinfo=timezone.utc))
+    assert [w.code for w in result.warnings] == ["older_than_reach"]
+    said = (f"{UNCOVERED_REASON}: source search returns records 7 days back only, and no run fetched "
+            "2026-11-09..2026-11-16 in time")
+    current, previous = figures(result, "current"), figures(result, "previous_period")
+    for series, now in (((None, None), 2), (("x", None), 1), ((None, "lumen"), 1), ((None, "onde"), 1)):
+        assert current[("posts_published", *series)] == (now, None)
+        assert previous[("posts_published", *series)] == (None, said), series
+    assert previous[("posts_published", "facebook", None)] == (1, None)
+    comparisons = result.comparisons.filter((result.comparisons["metric"] == "posts_published")
+                                            & result.comparisons["platform"].is_null()
+                                            & result.comparisons["client"].is_null())
+    assert comparisons.row(0, named=True)["change_reason"] == "no value for the comparison period"
+    assert language("fr").reason(said) == "Hors des jours couverts par les données lues"
+
+
+# -- YouTube Studio's table: counters over its export's range ---------------------------------
+TABLE = ("Content,Video title,Video publish time,Duration,Views,Likes,Shares\n"
+         "Total,,,,{views},{likes},{shares}\n"
+         "{rows}")
+
+TABLE_WORKFLOW = """[workflow]
+name = "Agency"
+timezone = "UTC"
+period = "2026-11-16..2026-11-22"
+as_of = "2026-11-23"
+compare = ["previous_period"]
+
+[[clients]]
+id = "lumen"
+name = "Atelier Lumen"
+accounts = ["atelierlumen"]
+language = "en"
+
+[[clients]]
+id = "onde"
+name = "Onde"
+accounts = ["onde"]
+language = "fr"
+
+[[sources]]
+id = "brand"
+plugin = "export"
+path = "exports/**/*.csv"
+account = "atelierlumen"
+
+[[sources]]
+id = "onde"
+plugin = "csv"
+path = "onde.csv"
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+by = ["overall", "platform", "client"]
+
+[[metrics]]
+plugin = "totals"
+counters = ["shares"]
+by = ["overall"]
+where = { platform = "facebook" }
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall", "platform", "client"]
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["overall"]
+"""
+
+
+def run_with_table(tmp_path: Path, download: str, videos: list[tuple[str, str, int, int, int]]):
+    """The workflow with a YouTube table in the folder ``download`` of (id, day, views, likes, shares)."""
+    folder = tmp_path / "exports" / download
+    folder.mkdir(parents=True)
+    rows = "".join(f'{v},Video {v},"{day}",60,{views},{likes},{shares}\n' for v, day, views, likes, shares in videos)
+    (folder / "Table data.csv").write_text(TABLE.format(
+        views=sum(v[2] for v in videos), likes=sum(v[3] for v in videos), shares=sum(v[4] for v in videos),
+        rows=rows), encoding="utf-8")
+    (tmp_path / "onde.csv").write_text(FACEBOOK, encoding="utf-8")
+    (tmp_path / "workflow.toml").write_text(TABLE_WORKFLOW, encoding="utf-8")
+    return run_workflow_file(tmp_path / "workflow.toml", store_url=None)
+
+
+NOVEMBER = [("vid10", "Nov 10, 2026", 950, 40, 3), ("vid17", "Nov 17, 2026", 1480, 97, 12)]
+"""A video published on 10 November (previous week) and one on 17 November (this week)."""
+
+ONE_WEEK = "Content 2026-11-16_2026-11-22 Atelier Lumen"
+THREE_WEEKS = "Content 2026-11-01_2026-11-22 Atelier Lumen"
+
+
+def test_a_video_published_before_its_tables_range_counts_as_published_its_counters_have_no_value(tmp_path):
+    """The table of 16-22 November: the video of the 10th has there its likes of 16-22 November,
+    not its likes to date. It was published on the 10th all the same. By hand, previous week:
+
+        posts published: YouTube 1, Lumen 2 (the video, the Facebook post of the 11th), overall 3
+        likes: YouTube, Lumen and overall no value; Facebook 12 (7 + 5), Onde 7
+        shares of Facebook (a where: no YouTube record in it): 1
+        engagement by reach, overall: the posts with a reach, Facebook's (videos have none):
+            (7 + 1 + 5 + 0) / (200 + 100) x 100 = 4.3333, as with a table covering the week
+    This week: likes YouTube 97, overall 106 (97 + 9), posts 2."""
+    result = run_with_table(tmp_path, ONE_WEEK, NOVEMBER)
+    previous, current = figures(result, "previous_period"), figures(result, "current")
+    for series, count in (((None, None), 3), (("youtube", None), 1), ((None, "lumen"), 2), (("facebook", None), 2)):
+        assert previous[("posts_published", *series)] == (count, None), series
+    for series in ((None, None), ("youtube", None), (None, "lumen")):
+        value, reason = previous[("total_likes", *series)]
+        assert value is None and reason.startswith(UNCOVERED_REASON) and "2026-11-16..2026-11-22" in reason, series
+    assert previous[("total_likes", "facebook", None)] == (12, None)
+    assert previous[("total_likes", None, "onde")] == (7, None)
+    assert previous[("total_shares", None, None)] == (1, None)
+    assert previous[("engagement_rate_by_reach", None, None)][0] == pytest.approx(4.3333, abs=1e-4)
+    assert current[("total_likes", "youtube", None)] == (97, None)
+    assert current[("total_likes", None, None)] == (106, None)
+    assert current[("posts_published", None, None)] == (2, None)
+
+
+def test_a_video_published_within_its_tables_range_keeps_its_figures_in_every_period(tmp_path):
+    """The table of 1-22 November: the video of the 10th has its likes to the 22nd, as every
+    source has a post's to the day it is read. Previous week by hand: likes YouTube 40, Lumen 45
+    (40 + 5), overall 52 (40 + 7 + 5); posts 3."""
+    result = run_with_table(tmp_path, THREE_WEEKS, NOVEMBER)
+    previous = figures(result, "previous_period")
+    assert previous[("total_likes", "youtube", None)] == (40, None)
+    assert previous[("total_likes", None, "lumen")] == (45, None)
+    assert previous[("total_likes", None, None)] == (52, None)
+    assert previous[("posts_published", None, None)] == (3, None)
+
+
+def test_a_period_after_a_tables_range_has_no_value_in_its_series_only(tmp_path):
+    """October's table read for November: it cannot hold a video published in November, so
+    neither week has a value in YouTube's, Lumen's or the overall rows (not 0, not Facebook's
+    alone); Onde's and Facebook's keep theirs (previous week: posts 2, likes 12)."""
+    result = run_with_table(tmp_path, "Content 2026-10-01_2026-10-31 Atelier Lumen",
+                            [("oct20", "Oct 20, 2026", 700, 30, 2), ("oct28", "Oct 28, 2026", 300, 12, 1)])
+    for period in ("current", "previous_period"):
+        got = figures(result, period)
+        for metric in ("posts_published", "total_likes"):
+            for series in ((None, None), (None, "lumen")):
+                value, reason = got[(metric, *series)]
+                assert value is None and "2026-10-01..2026-10-31" in reason, (period, metric, series)
+    previous = figures(result, "previous_period")
+    assert previous[("posts_published", "facebook", None)] == (2, None)
+    assert previous[("total_likes", "facebook", None)] == (12, None)
+    assert previous[("total_likes", None, "onde")] == (7, None)
