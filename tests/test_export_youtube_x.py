@@ -292,3 +292,27 @@ def test_a_table_read_for_another_period_than_its_range_is_said(tmp_path, downlo
                       "each video's figures over its export's range, 2026-10-01..2026-10-31 (the download's name), "
                       "not over this run's period 2026-11-01..2026-11-30: its figures are that range's; export the "
                       "table again for the period"]
+
+
+@pytest.mark.parametrize("total, said", [
+    ("Total,,,,5000,,,,,,330,44,58", "the \"Total\" row counts more than its rows add up to: Views 5,000 in it, "
+     "4,830 over the 4 rows listed (170 more); Likes 330 in it, 301 over the 4 rows listed (29 more): the export "
+     "counts in it what the table does not list one by one"),
+    ("Total,,,,4700,,,,,,301,44,58", "the \"Total\" row counts less than its rows add up to: Views 4,700 in it, "
+     "4,830 over the 4 rows listed (130 less): rows listed twice or changed after the export would do that"),
+    ("Total,,,,4830,212.4417,37,61200,5.11,0:02:38,301,44,58", None),
+])
+def test_a_total_row_other_than_its_rows_sum_is_said_more_or_less(tmp_path, total, said):
+    """Studio's Total counts views of videos it does not list (published before the range):
+    more than the rows; less is rows repeated or edited. By hand, the rows: views 2950 + 1480 +
+    400 + 0 = 4830, likes 188 + 97 + 16 + 0 = 301. The figures stay the rows'."""
+    lines = YOUTUBE.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "Table data.csv"
+    path.write_text("\n".join([lines[0], total, *lines[2:]]) + "\n", encoding="utf-8")
+    records, ctx = read(path, account="atelierlumen")
+    notes = [str(p) for p in ctx.problems if "row counts" in str(p)]
+    assert totals(records["post"])["video_views"] == 4830
+    if said is None:
+        assert notes == []
+    else:
+        assert len(notes) == 1 and notes[0].startswith(f"Table data.csv: {said}"), notes

@@ -116,10 +116,10 @@ class FetchContext:
                     counters: "Sequence[str]") -> None:
         """Record that the ``counters`` of this source's ``kind`` records of ``platform`` and
         ``accounts`` cover ``first`` to ``last`` (the days of an export's range: YouTube Studio's
-        table), not each record's lifetime. The source leaves those counters empty on the records
-        published outside the range; :mod:`cmflow.stages.source_gaps` then gives no value to a
-        figure that reads them, and to any figure of a period after the range, in the series
-        the table may be in."""
+        table), not each record's lifetime: a record published outside the range has there its
+        figures within the range, not to date. :mod:`cmflow.stages.source_gaps` gives no value
+        to a figure that reads those counters of such a record, nor to any figure of a period
+        after the range in the series the table may be in."""
         entry = CountedRange(kind, platform, tuple(sorted(accounts)), first, last, tuple(counters))
         if entry not in self.ranges:
             self.ranges.append(entry)

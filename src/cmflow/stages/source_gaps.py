@@ -11,14 +11,13 @@ Three gaps, all said by the fetch stage's reports:
 - **a period after a table's range** (YouTube Studio's table counts over its export's range,
   :meth:`~cmflow.plugins.context.FetchContext.counts_over`): the table cannot hold the videos
   published then, so the period has no value in its series, rather than 0;
-- **counters a table cannot tell**: the source left empty the counters of the videos published
-  outside the range (their figures there are the range's, not to date). A figure that reads
-  them has no value; one that does not (posts published, their publish times, an engagement
-  rate by reach when videos have no reach) keeps it. Which is which is found by the metrics
-  themselves: the metrics that read such a table are measured once more, over the periods
-  holding such videos, with those counters set to a figure no export holds; a figure that
-  changes reads them. One more measure in all, whatever the number of tables, compared by a
-  join.
+- **counters a table cannot tell**: a video published outside the range has there its figures
+  within the range, not to date. A figure that reads them has no value; one that does not
+  (posts published, their publish times, an engagement rate by reach when videos have no reach)
+  keeps it. Which is which is found by the metrics themselves: the metrics that read such a
+  table are measured once more with those counters set to a figure no export holds; a figure
+  that changes reads them. One more measure in all, whatever the number of tables, compared by
+  a join.
 
 The series a source's records may be in is :func:`~cmflow.stages.source_series.series_may_hold`
 (the rule failed_sources uses): its platform, its accounts, their clients, and only for a metric

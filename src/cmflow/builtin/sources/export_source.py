@@ -153,6 +153,9 @@ class ReadTable:
     """Rows left out before reading because the format says they are not records (a Total row)."""
     rows: int = 0
     """Rows under the header that are not blank, as read (records, before any check of their values)."""
+    left_out: "pl.DataFrame | None" = None
+    """The rows left out as no records, as their text was read (a Total row: see
+    :func:`note_total_row_difference`); None when there is none."""
 
     @property
     def format(self) -> ExportFormat:
@@ -218,7 +221,9 @@ class ExportSource(Source, InspectsFiles):
         # The fetch stage conforms the records again and cleans their text then: not twice here.
         tables = [read for path in files for read in read_file(path, self.options, ctx, clean_text=False)]
         warn_if_account_unused(tables, self.options, ctx)
-        tables = with_table_ranges(tables, ctx)
+        note_table_ranges(tables, ctx)
+        for read in tables:
+            note_total_row_difference(read, ctx)
         for read in tables:
             for what in what_was_read(read):
                 ctx.read_input(what, shown_path(read.path, ctx.workflow_dir))
@@ -357,7 +362,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     mapping = mapping_options(path, table, options)
     warn_of_places_not_read(path, table.format, options, ctx)
     if table.sheet is None and not table.format.date_order_chosen_by_user:
-        frame, height, not_records = _parsed_csv_table(path, table, mapping, ctx)
+        frame, height, not_records, left_out = _parsed_csv_table(path, table, mapping, ctx)
     else:  # a workbook's sheet, or dates whose day/month order the whole column tells (Clockify)
         header = None
         if table.sheet is None:
@@ -372,8 +377,8 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         raw = with_platform_column(raw, table.format)
         if table.format.date_order_chosen_by_user:
             mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
-        height = raw.height
-        raw, places = without_rows_not_records(raw, places, table.format)
+        height, left_out = raw.height, []
+        raw, places = without_rows_not_records(raw, places, table.format, left_out)
         every = None if header is None else [*header, *(c for c in raw.columns if c not in header)]  # with made ones
         not_records = height - raw.height
         handed, raw = [raw], None  # parse_records holds the text alone, and lets each column go once parsed
@@ -387,7 +392,14 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     if "account" in frame.columns and (frame["account"] == ACCOUNT_IN_LINKS).any():
         frame = account_from_links(path, frame, table.format)
     frame = first_listed_and_zero_missing(frame, table.format, options)
-    return ReadTable(path, table, RecordTable(table.record, frame).conformed(clean_text), not_records, height)
+    return ReadTable(path, table, RecordTable(table.record, frame).conformed(clean_text), not_records, height,
+                     _concatenated(left_out))
+
+
+def _concatenated(frames: list["pl.DataFrame"]) -> "pl.DataFrame | None":
+    import polars as pl
+
+    return pl.concat(frames, how="diagonal_relaxed") if frames else None
 
 
 def account_from_links(path: Path, frame: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
@@ -442,27 +454,21 @@ RANGE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})")
 """The date range YouTube Studio writes in its download's name (``Content 2026-11-01_2026-11-30 Atelier Lumen``)."""
 
 
-def with_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> list[ReadTable]:
-    """The tables, those whose counters cover their export's date range (YouTube Studio's) with
-    the counters they carry left empty on the records published outside that range: a video
-    published before it has there its views *within* the range, not its views to date, which no
-    figure can tell apart (its row stays: it was published, on its day). The range is read from
-    the download's name (its folder's, else the file's), else taken as the run's period (the
-    docs tell to read the export of the report's period); it is recorded
-    (:meth:`FetchContext.counts_over`), so that a period after it has no value in the table's
-    series rather than 0. A table read for another period than its range is said: its figures
-    are that range's."""
+def note_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> None:
+    """Record the range of each table whose counters cover its export's date range (YouTube
+    Studio's), with the counters it carries (:meth:`FetchContext.counts_over`): a video published
+    before the range has there its views *within* the range, not to date, and no period after
+    the range is in the table; the source_gaps stage gives no value to what they cannot tell.
+    The range is read from the download's name (its folder's, else the file's), else taken as
+    the run's period (the docs tell to read the export of the report's period). A table read
+    for another period than its range is said: its figures are that range's."""
     from datetime import date
 
-    import polars as pl
-
     if not ctx.periods:
-        return tables
+        return
     current = ctx.periods[0]
-    ranged = []
     for read in tables:
         if not read.format.counters_over_range or read.frame.height == 0:
-            ranged.append(read)
             continue
         found = RANGE_IN_NAME.search(read.path.parent.name) or RANGE_IN_NAME.search(read.path.name)
         try:
@@ -472,12 +478,8 @@ def with_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> list[ReadTa
             first, last = current.start, current.end
         frame = read.frame
         carried = [c for c in COUNTERS if c in frame.columns and frame[c].null_count() < frame.height]
-        day = pl.col(RECORD_KINDS[read.format.record].time_field).dt.convert_time_zone(current.tz).dt.date()
-        outside = ~day.is_between(first, last)
-        frame = frame.with_columns(pl.when(outside).then(None).otherwise(pl.col(c)).alias(c) for c in carried)
         accounts = frame["account"].drop_nulls().unique().to_list() if "account" in frame.columns else []
         ctx.counts_over(read.format.record, read.format.platform, accounts, first, last, carried)
-        ranged.append(replace(read, frame=frame))
         if not found or (first, last) == (current.start, current.end):
             continue
         shown = shown_path(read.path, ctx.workflow_dir)
@@ -487,7 +489,46 @@ def with_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> list[ReadTa
             f"{current.start:%Y-%m-%d}..{current.end:%Y-%m-%d}: its figures are that range's; export the table "
             "again for the period", "export_range_not_period",
             {"file": shown, "range": [(first, last)], "period": [(current.start, current.end)]}))
-    return ranged
+
+
+TOTAL_ROW_COUNTERS = ("video_views", "impressions", "likes", "comments", "shares")
+"""The counters a table's Total row is compared on with the sum of its records."""
+
+
+def note_total_row_difference(read: ReadTable, ctx: FetchContext) -> None:
+    """A note when a table's totals row (YouTube Studio's `Total`, left out as no record) is not
+    the sum of its records, as read (before any counter is left empty): Studio's Total counts
+    views of videos it does not list one by one (published before the range, past the rows it
+    exports), so it is more; less means rows listed twice or edited after the export. The
+    figures stay the listed rows'. The row is the one the read left out, as decoded (UTF-8,
+    UTF-16 ...): the file is not opened again."""
+    total = read.left_out.row(0, named=True) if read.left_out is not None and read.left_out.height else None
+    if total is None:
+        return
+    more, less = [], []
+    for field in TOTAL_ROW_COUNTERS:
+        named = read.format.columns.get(field)
+        column = next((c for c in ([named] if isinstance(named, str) else named or ()) if c in total), None)
+        if column is None or field not in read.frame.columns or total[column] is None:
+            continue
+        text = re.sub(r"[\s,\u202f\xa0]", "", str(total[column]))
+        if not text.isdigit():
+            continue
+        listed = int(read.frame[field].sum() or 0)
+        said = f"{column} {int(text):,} in it, {listed:,} over the {read.frame.height} rows listed"
+        if int(text) > listed:
+            more.append(f"{said} ({int(text) - listed:,} more)")
+        elif int(text) < listed:
+            less.append(f"{said} ({listed - int(text):,} less)")
+    mark = str(total.get(next(iter(read.format.not_records))) or "").strip()
+    if more:
+        ctx.warn(f"{read.path.name}: the \"{mark}\" row counts more than its rows add up to: {'; '.join(more)}: "
+                 "the export counts in it what the table does not list one by one (videos published before "
+                 "the range, rows past those exported); the figures here are the listed rows'")
+    if less:
+        ctx.warn(f"{read.path.name}: the \"{mark}\" row counts less than its rows add up to: {'; '.join(less)}: "
+                 "rows listed twice or changed after the export would do that; the figures here are the listed "
+                 "rows': check the file against YouTube Studio")
 
 
 def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
@@ -711,10 +752,11 @@ class KeptRows(RowPlaces):
         return self.places.order(self.kept[index])
 
 
-def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: ExportFormat
-                             ) -> tuple["pl.DataFrame", RowPlaces]:
+def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: ExportFormat,
+                             left_out: "list[pl.DataFrame] | None" = None) -> tuple["pl.DataFrame", RowPlaces]:
     """The table without the rows its format says are not records (``not_records``: YouTube
-    Studio's `Total` row), the others' lines and rows named as before."""
+    Studio's `Total` row), the others' lines and rows named as before; the rows left out are
+    added to ``left_out`` when given."""
     import polars as pl
 
     marks = [pl.col(column).str.strip_chars().is_in(list(values))
@@ -725,6 +767,8 @@ def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: Expo
     if not drop.any():
         return raw, places
     kept = [index for index, dropped in enumerate(drop.to_list()) if not dropped]
+    if left_out is not None:
+        left_out.append(raw.filter(drop))
     return raw.filter(~drop), KeptRows(places, kept)
 
 
@@ -753,11 +797,13 @@ class ChunkedTable:
         self.rows = 0
         """Rows under the header that are not blank, as read (see :attr:`ReadTable.rows`)."""
         self.not_records = 0
+        self.left_out: list["pl.DataFrame"] = []
+        """The rows left out as no records (see :attr:`ReadTable.left_out`)."""
 
     def add(self, handed: list["pl.DataFrame"], places: RowPlaces, names: list[str]) -> None:
         raw = with_platform_column(with_joined_columns(handed.pop(), self.known), self.known)
         height = raw.height
-        raw, places = without_rows_not_records(raw, places, self.known)
+        raw, places = without_rows_not_records(raw, places, self.known, self.left_out)
         self.rows, self.not_records = self.rows + height, self.not_records + height - raw.height
         every = [*names, *(c for c in raw.columns if c not in names)]  # with the columns made
         handed.append(raw)
@@ -766,9 +812,9 @@ class ChunkedTable:
 
 
 def _parsed_csv_table(path: Path, table: IdentifiedTable, mapping: MappingOptions, ctx: FetchContext
-                      ) -> tuple["pl.DataFrame", int, int]:
+                      ) -> tuple["pl.DataFrame", int, int, list["pl.DataFrame"]]:
     """The records of a known table of a CSV export, parsed a chunk at a time as it is read
-    (:class:`ChunkedTable`); the rows read, and those left out as no records."""
+    (:class:`ChunkedTable`); the rows read, the number left out as no records, and those rows."""
     from cmflow.builtin.sources.csv_tables import read_csv_file
     from cmflow.builtin.sources.steady_files import read_steadily
 
@@ -781,7 +827,7 @@ def _parsed_csv_table(path: Path, table: IdentifiedTable, mapping: MappingOption
 
     chunks, raw = read_steadily(path, parsed)
     raw.warn_lines_set_aside(ctx, path)
-    return chunks.parser.finish(raw.bad), chunks.rows, chunks.not_records
+    return chunks.parser.finish(raw.bad), chunks.rows, chunks.not_records, chunks.left_out
 
 
 def columns_kept(known: ExportFormat, mapping: MappingOptions, names: list[str]) -> list[str] | None:
