@@ -33,9 +33,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cmflow.foundation.listening import account_key
 from cmflow.foundation.measurements import dimension_columns
 from cmflow.stages.incremental import span_in_words
-from cmflow.stages.source_series import series_may_hold, with_account_keys
+from cmflow.stages.source_series import series_may_hold, where_admits, with_account_keys
 from cmflow.stages.uncovered_periods import UNCOVERED_REASON
 
 if TYPE_CHECKING:
@@ -166,9 +167,11 @@ def _untold_counters(workflow: "Workflow", requests: list["MetricRequest"], reco
     if not untold:
         return pl.lit(None, dtype=pl.String)
     kinds = set(untold)
-    sources = {s for s, _ in ranges}
-    asked = [r for r in requests if sources & set(r.source_ids)
-             and (not r.plugin.needed_records() or kinds & {k for g in r.plugin.needed_records() for k in g})]
+    asked = [r for r in requests if any(
+        s in r.source_ids and where_admits(r.where, {counted.platform.lower()},
+                                           {account_key(a) for a in counted.accounts} or None)
+        for s, counted in ranges)
+        and (not r.plugin.needed_records() or kinds & {k for g in r.plugin.needed_records() for k in g})]
     within = [p for p in periods[1:] if any(p.start < r.first or p.end > r.last for _, r in ranges)]
     if not asked or not within:
         return pl.lit(None, dtype=pl.String)
@@ -207,6 +210,7 @@ def _with_untold(records: dict[str, "pl.DataFrame"], ranges: "list[tuple[str, Co
     join of the records with the tables, not a pass per table."""
     import polars as pl
 
+    from cmflow.foundation.listening import account_keys
     from cmflow.foundation.records import RECORD_KINDS
 
     changed = {}
@@ -215,7 +219,8 @@ def _with_untold(records: dict[str, "pl.DataFrame"], ranges: "list[tuple[str, Co
         if frame is None or frame.height == 0 or "source_id" not in frame.columns:
             continue
         table = pl.DataFrame(
-            [(s, r.platform.lower(), account, r.first, r.last, list(r.counters))
+            [(s, r.platform.lower(), account_key(account) if account is not None else None, r.first, r.last,
+              list(r.counters))
              for s, r in ranges if r.kind == kind for account in (r.accounts or (None,))],
             schema={"source_id": pl.String, "__platform": pl.String, "__account": pl.String, "__first": pl.Date,
                     "__last": pl.Date, "__counters": pl.List(pl.String)}, orient="row")
@@ -224,7 +229,7 @@ def _with_untold(records: dict[str, "pl.DataFrame"], ranges: "list[tuple[str, Co
             time.dt.convert_time_zone(tz).dt.date()
         outside = frame.lazy().with_row_index("__row").select(
             "__row", pl.col("source_id").cast(pl.String), pl.col("platform").cast(pl.String).str.to_lowercase()
-            .alias("__platform"), pl.col("account").cast(pl.String).alias("__record_account"), day.alias("__day")
+            .alias("__platform"), account_keys(pl.col("account").cast(pl.String)).alias("__record_account"), day.alias("__day")
         ).join(table.lazy(), on=["source_id", "__platform"], how="inner").filter(
             (pl.col("__account").is_null() | (pl.col("__account") == pl.col("__record_account")))
             & ~pl.col("__day").is_between(pl.col("__first"), pl.col("__last"))

@@ -105,7 +105,7 @@ def series_may_hold(clients: "Collection[Client]", platforms: Collection[str] | 
     named = frozenset(p.lower() for p in platforms) if platforms else None
     keys = frozenset(account_key(a) for a in accounts) if accounts is not None else None
     owners = frozenset(c.id for c in clients if any(c.owns(a) for a in accounts)) if accounts is not None else None
-    if not _meets(where, named, keys, owners):
+    if not where_admits(where, named, keys, owners):
         return pl.lit(False)
     platform = pl.col("platform").cast(pl.String).str.to_lowercase()
     holds = pl.lit(True)
@@ -136,9 +136,10 @@ def series_may_hold(clients: "Collection[Client]", platforms: Collection[str] | 
     return holds
 
 
-def _meets(where: Mapping[str, object], platforms: frozenset[str] | None, accounts: frozenset[str] | None,
-           clients: frozenset[str] | None) -> bool:
-    """Whether the metric's ``where`` leaves in some record the source may hold."""
+def where_admits(where: Mapping[str, object], platforms: Collection[str] | None, accounts: Collection[str] | None,
+                 clients: Collection[str] | None = None) -> bool:
+    """Whether a metric's ``where`` leaves in some record of a source reading ``platforms``
+    (lower case), ``accounts`` (their keys) and ``clients`` (None: not known)."""
     for key, known, keyed in (("platform", platforms, str.lower), ("account", accounts, account_key),
                               ("client", clients, str)):
         if key in where and known is not None and not {keyed(v) for v in values_of(where[key])} & known:
