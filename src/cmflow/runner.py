@@ -1,6 +1,6 @@
 """One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> missing_days -> watch -> classify
--> measure -> source_gaps -> uncovered_periods -> failed_sources -> compare -> changed_scopes -> objectives -> evaluate -> alert_items
--> where_misses -> compose -> record
+-> measure -> source_gaps -> uncovered_periods -> failed_sources -> compare -> changed_scopes -> objectives
+-> evaluate -> alert_items -> where_misses -> compose -> record
 -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the

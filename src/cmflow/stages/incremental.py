@@ -155,7 +155,8 @@ class FetchPlan:
             f"{source}: {days} is older than the platform returns ({span_in_words(self.reach)} back) and no earlier "
             "run fetched it: its records of those days are missing from the figures; run the workflow at "
             f"least every {span_in_words(self.reach)} so that the store keeps them", "older_than_reach",
-            {"source": source, "days": [(start.date(), (end - timedelta(microseconds=1)).date()) for start, end in local],
+            {"source": source,
+             "days": [(start.date(), (end - timedelta(microseconds=1)).date()) for start, end in local],
              "reach": self.reach})
 
 

@@ -229,7 +229,8 @@ def _with_untold(records: dict[str, "pl.DataFrame"], ranges: "list[tuple[str, Co
             time.dt.convert_time_zone(tz).dt.date()
         outside = frame.lazy().with_row_index("__row").select(
             "__row", pl.col("source_id").cast(pl.String), pl.col("platform").cast(pl.String).str.to_lowercase()
-            .alias("__platform"), account_keys(pl.col("account").cast(pl.String)).alias("__record_account"), day.alias("__day")
+            .alias("__platform"), account_keys(pl.col("account").cast(pl.String)).alias("__record_account"),
+            day.alias("__day")
         ).join(table.lazy(), on=["source_id", "__platform"], how="inner").filter(
             (pl.col("__account").is_null() | (pl.col("__account") == pl.col("__record_account")))
             & ~pl.col("__day").is_between(pl.col("__first"), pl.col("__last"))

@@ -122,8 +122,8 @@ def series_may_hold(clients: "Collection[Client]", platforms: Collection[str] | 
             could = ~platform.is_in(sorted(read.platforms))
         elif dimension == "account" and "platform" in dimensions:
             pair = pl.concat_str([platform.fill_null(NONE_LABEL), pl.lit(_PAIR), pl.col(ACCOUNT_KEY_COLUMN)])
-            could = pl.when(pl.col("platform").is_null()).then(~pl.col(ACCOUNT_KEY_COLUMN).is_in(sorted(read.accounts))) \
-                .otherwise(~pair.is_in(sorted(read.pairs)))
+            unread = ~pl.col(ACCOUNT_KEY_COLUMN).is_in(sorted(read.accounts))
+            could = pl.when(pl.col("platform").is_null()).then(unread).otherwise(~pair.is_in(sorted(read.pairs)))
         elif dimension == "account":
             could = ~pl.col(ACCOUNT_KEY_COLUMN).is_in(sorted(read.accounts))
         elif dimension == "client":  # one listing an account of which nothing was read, or never read
