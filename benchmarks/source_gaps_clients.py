@@ -46,12 +46,14 @@ def write_agency(root: Path, clients: int, posts_per_client: int) -> Path:
     for c in range(clients):
         folder = root / f"yt{c}" / f"Content 2026-11-16_2026-11-22 Client {c}"
         folder.mkdir(parents=True)
-        lines = [HEADER, "Total,,,,0,0,0,0,0"]
+        videos = []
         for i in range(20):
             day = datetime(2026, 11, 22) - timedelta(days=generator.randint(0, 200))
-            lines.append(f'v{c}x{i},Video {i},"{day:%b} {day.day}, {day.year}",100,{generator.randint(10, 5000)},'
-                         f'{generator.randint(100, 90000)},{generator.randint(0, 300)},{generator.randint(0, 30)},'
-                         f'{generator.randint(0, 20)}')
+            figures = [generator.randint(10, 5000), generator.randint(100, 90000), generator.randint(0, 300),
+                       generator.randint(0, 30), generator.randint(0, 20)]
+            videos.append((f'v{c}x{i},Video {i},"{day:%b} {day.day}, {day.year}",100', figures))
+        total = "Total,,,," + ",".join(str(sum(f[k] for _, f in videos)) for k in range(5))  # the rows' sums
+        lines = [HEADER, total, *(f"{head},{','.join(map(str, f))}" for head, f in videos)]
         (folder / "Table data.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         toml.append(f'[[sources]]\nid = "yt{c}"\nplugin = "export"\npath = "yt{c}/**/*.csv"\naccount = "c{c}yt"\n')
     start = datetime(2026, 11, 22, 12)
