@@ -177,8 +177,10 @@ def _untold_counters(workflow: "Workflow", requests: list["MetricRequest"], reco
         return pl.lit(None, dtype=pl.String)
     # over every period, as the measure stage: a metric may read the neighbouring periods' records
     # (a calendar item matched with a post published the day after)
-    again = measure(asked, {**records, **untold}, periods, as_of=as_of, production=production).measurements
-    names = sorted({name for r in asked for name in r.plugin.produces()})
+    measured = measure(asked, {**records, **untold}, periods, as_of=as_of, production=production)
+    again = measured.measurements
+    # a metric that failed measured again tells nothing: its figures stay as they are
+    names = sorted({name for r, report in zip(asked, measured.reports) if report.ok for name in r.plugin.produces()})
     spans = _spans(frozenset((p.start, p.end) for p in within))
     compared = rows.select(*_KEYS, "value").filter(
         pl.col("metric").is_in(names) & pl.struct("period_start", "period_end").is_in(spans)).join(
