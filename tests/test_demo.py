@@ -87,7 +87,8 @@ def youtube_and_x_posts(period: tuple[date, date]) -> Counter:
     counts: Counter = Counter()
     for brand, channel, handle in (("maison-lumiere", "MaisonLumiereParis", "maisonlumiere_fr"),
                                    ("trailhead-outfitters", "TrailheadOutfittersTV", "trailhead_hq")):
-        with (EXPORTS / brand / "youtube" / "Table data.csv").open(encoding="utf-8", newline="") as handle_:
+        [table] = (EXPORTS / brand / "youtube").glob("*/Table data.csv")  # Content <range> <channel>/
+        with table.open(encoding="utf-8", newline="") as handle_:
             for r in csv.DictReader(handle_):
                 if r["Content"] != "Total" and \
                         period[0] <= datetime.strptime(r["Video publish time"], "%b %d, %Y").date() <= period[1]:
@@ -325,12 +326,12 @@ def test_posts_published_and_follower_growth(demo_run):
     assert demo_run.value("follower_growth", platform="instagram", account="trailhead.outfitters") == growth
 
 
-def test_last_weeks_posts_keep_their_count_when_a_youtube_table_cannot_tell_their_views(demo_run):
-    """The YouTube tables' files name no range: they count over the run's week (16-22 November).
-    A video published the week before is listed all the same: last week's posts published are
-    every export's (28, from the raw files), and their comparison stands; the views Studio gives
-    such a video are those of 16-22 November, not its views to date: no value (the review of the
-    reverted redo found the 28 blanked)."""
+def test_last_weeks_posts_and_views_stand_as_the_youtube_tables_range_covers_them(demo_run):
+    """The YouTube tables' downloads are named as Studio names them, with their range (14
+    September to 22 November, every week the demo reports): a video published the week before
+    has its views to the export's end, as every other source's post. Last week's posts published
+    are every export's (28, from the raw files) and their comparison stands; last week's YouTube
+    views of Trailhead have their value (the review of the reverted redo found the 28 blanked)."""
     before = posts_per_account(PREVIOUS) + youtube_and_x_posts(PREVIOUS)
     assert before[("youtube", "TrailheadOutfittersTV")] > 0
     rows = demo_run.measurements.filter(pl.col("period") == "previous_period")
@@ -341,7 +342,7 @@ def test_last_weeks_posts_keep_their_count_when_a_youtube_table_cannot_tell_thei
     [views] = rows.filter((pl.col("metric") == "total_video_views") & (pl.col("platform") == "youtube")
                           & (pl.col("account") == "TrailheadOutfittersTV") & pl.col("format").is_null()
                           ).iter_rows(named=True)
-    assert views["value"] is None and "export's range" in views["reason"]
+    assert views["value"] is not None and views["value"] > 0 and views["reason"] is None
 
 
 def current_row_overall(result, metric: str) -> dict:
@@ -597,7 +598,7 @@ INTENDED_FORMATS = {
     "tiktok/follower history.csv": ["tiktok_follower_history"],
     "tiktok/overview 2026-09-14 to 2026-11-01.csv": ["tiktok_overview"],
     "tiktok/overview 2026-10-24 to 2026-11-22.csv": ["tiktok_overview"],
-    "youtube/Table data.csv": ["youtube_studio_table"],
+    "youtube/Content 2026-09-14_2026-11-22 {channel}/Table data.csv": ["youtube_studio_table"],
     "x/account_analytics_content_2026-09-14_2026-11-22.csv": ["x_posts"],
 }
 
@@ -607,9 +608,11 @@ def test_every_bundled_export_is_recognised_as_the_format_it_was_written_in(bran
     from cmflow.builtin.sources.export_detection import identify
 
     folder = EXPORTS / brand
+    channel = {"maison-lumiere": "MaisonLumiereParis", "trailhead-outfitters": "TrailheadOutfittersTV"}[brand]
+    intended = {name.format(channel=channel): formats for name, formats in INTENDED_FORMATS.items()}
     files = sorted(str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file())
-    assert files == sorted(INTENDED_FORMATS)  # no export left out of this list, none missing
-    for name, formats in INTENDED_FORMATS.items():
+    assert files == sorted(intended)  # no export left out of this list, none missing
+    for name, formats in intended.items():
         found = identify(folder / name)
         assert sorted(t.format.name for t in found.tables) == formats, name
         for table in found.tables:  # a CSV file's rows are counted as it is read, not by identify()

@@ -255,3 +255,17 @@ def test_a_period_after_a_tables_range_has_no_value_in_its_series_only(tmp_path)
     assert previous[("posts_published", "facebook", None)] == (2, None)
     assert previous[("total_likes", "facebook", None)] == (12, None)
     assert previous[("total_likes", None, "onde")] == (7, None)
+
+
+def test_a_table_whose_range_no_name_gives_blanks_nothing_and_is_said_once(tmp_path):
+    """The table in a folder renamed "youtube": its range is unknown, so nothing is blanked (the
+    figures are taken as they are, as a CM who exported the range they meant expects) and the
+    run says once that the range is unknown and how to keep it. Previous week by hand, as with a
+    table covering both weeks: likes YouTube 40, overall 52 (40 + 7 + 5); this week YouTube 97."""
+    result = run_with_table(tmp_path, "youtube", NOVEMBER)
+    previous, current = figures(result, "previous_period"), figures(result, "current")
+    assert previous[("total_likes", "youtube", None)] == (40, None)
+    assert previous[("total_likes", None, None)] == (52, None)
+    assert current[("total_likes", "youtube", None)] == (97, None)
+    said = [w for w in result.warnings if w.code == "export_range_unknown"]
+    assert len(said) == 1 and "Content 2026-10-26_2026-11-22 <channel>" in str(said[0])

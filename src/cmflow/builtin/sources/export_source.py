@@ -29,6 +29,8 @@ from cmflow.builtin.sources.tabular import (EARLIEST_YEAR, LATEST_YEAR, Advice, 
                                             RowPlaces, parse_records)
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import polars as pl
 
     from cmflow import FetchContext
@@ -454,35 +456,57 @@ RANGE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})")
 """The date range YouTube Studio writes in its download's name (``Content 2026-11-01_2026-11-30 Atelier Lumen``)."""
 
 
+def table_range(path: Path) -> "tuple[date, date] | None":
+    """The date range of a table counting over its export's range, as its download names it
+    (its folder's name, else the file's: ``Content 2026-11-01_2026-11-30 Atelier Lumen``); None
+    when neither names one."""
+    from datetime import date
+
+    for name in (path.parent.name, path.name):
+        found = RANGE_IN_NAME.search(name)
+        if found:
+            try:
+                return date.fromisoformat(found[1]), date.fromisoformat(found[2])
+            except ValueError:
+                continue
+    return None
+
+
+def range_unknown_note(shown: str, title: str) -> str:
+    """What is said of a table counting over its export's range whose range no name gives."""
+    return (f"{shown}: {title} counts each video's figures over its export's range, and neither the file's "
+            "name nor its folder's gives that range: the figures are taken as they are, so those of videos "
+            "published before the range may be the range's only; keep the folder's name as YouTube Studio "
+            "writes it (Content 2026-10-26_2026-11-22 <channel>/Table data.csv)")
+
+
 def note_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> None:
     """Record the range of each table whose counters cover its export's date range (YouTube
     Studio's), with the counters it carries (:meth:`FetchContext.counts_over`): a video published
     before the range has there its views *within* the range, not to date, and no period after
     the range is in the table; the source_gaps stage gives no value to what they cannot tell.
-    The range is read from the download's name (its folder's, else the file's), else taken as
-    the run's period (the docs tell to read the export of the report's period). A table read
+    The range is read from the download's name (:func:`table_range`); a table whose range is
+    unknown blanks nothing and is said once (its figures are taken as they are). A table read
     for another period than its range is said: its figures are that range's."""
-    from datetime import date
-
     if not ctx.periods:
         return
     current = ctx.periods[0]
     for read in tables:
         if not read.format.counters_over_range or read.frame.height == 0:
             continue
-        found = RANGE_IN_NAME.search(read.path.parent.name) or RANGE_IN_NAME.search(read.path.name)
-        try:
-            first, last = (date.fromisoformat(found[1]), date.fromisoformat(found[2])) if found else \
-                (current.start, current.end)
-        except ValueError:
-            first, last = current.start, current.end
+        shown = shown_path(read.path, ctx.workflow_dir)
+        counted = table_range(read.path)
+        if counted is None:
+            ctx.warn(RunWarning(range_unknown_note(shown, read.format.title), "export_range_unknown",
+                                {"file": shown}))
+            continue
+        first, last = counted
         frame = read.frame
         carried = [c for c in COUNTERS if c in frame.columns and frame[c].null_count() < frame.height]
         accounts = frame["account"].drop_nulls().unique().to_list() if "account" in frame.columns else []
         ctx.counts_over(read.format.record, read.format.platform, accounts, first, last, carried)
-        if not found or (first, last) == (current.start, current.end):
+        if (first, last) == (current.start, current.end):
             continue
-        shown = shown_path(read.path, ctx.workflow_dir)
         ctx.warn(RunWarning(
             f"{shown}: {read.format.title} counts each video's figures over its export's range, "
             f"{first:%Y-%m-%d}..{last:%Y-%m-%d} (the download's name), not over this run's period "
