@@ -269,3 +269,51 @@ def test_a_table_whose_range_no_name_gives_blanks_nothing_and_is_said_once(tmp_p
     assert current[("total_likes", "youtube", None)] == (97, None)
     said = [w for w in result.warnings if w.code == "export_range_unknown"]
     assert len(said) == 1 and "Content 2026-10-26_2026-11-22 <channel>" in str(said[0])
+
+
+MONTHLY_HEADER = "Content,Video title,Video publish time,Duration,Views,Likes\n"
+MONTHLY_TABLES = {
+    "Content 2026-10-01_2026-10-31 Atelier Lumen": "Total,,,,4830,301\n"
+    'a1,Repotting,"Oct 3, 2026",612,2950,188\na2,Herbs,"Oct 17, 2026",245,1480,97\na3,Tour,"Oct 29, 2026",58,400,16\n',
+    "Content 2026-11-01_2026-11-30 Atelier Lumen": "Total,,,,5000,250\n"
+    'a1,Repotting,"Oct 3, 2026",612,800,40\na2,Herbs,"Oct 17, 2026",245,600,30\na3,Tour,"Oct 29, 2026",58,900,30\n'
+    'n1,November video,"Nov 5, 2026",300,2000,100\nn2,Late November video,"Nov 20, 2026",300,700,50\n',
+}
+MONTHLY_WORKFLOW = """[workflow]
+name = "Monthly"
+timezone = "UTC"
+period = "2026-11-01..2026-11-30"
+as_of = "2026-12-01"
+compare = ["previous_period"]
+""" + "".join(f"""
+[[sources]]
+id = "yt_{month}"
+plugin = "export"
+path = "exports/Content 2026-{number}-01_2026-{number}-{last} Atelier Lumen/Table data.csv"
+account = "atelierlumen"
+""" for month, number, last in (("oct", "10", "31"), ("nov", "11", "30"))) + """
+[[metrics]]
+plugin = "totals"
+counters = ["video_views", "likes"]
+by = ["overall"]
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall"]
+"""
+
+
+def test_a_period_after_one_tables_range_that_another_table_reaches_keeps_its_figures(tmp_path):
+    """October's and November's tables, two sources, run for November: October's cannot hold a
+    video published in November, but November's does, so November is no gap. By hand, November:
+    posts published 2 (5 and 20 November), views 2,000 + 700 = 2,700, likes 100 + 50 = 150.
+    October (the previous period) has its posts (3) whatever the tables; its views and likes are
+    read twice (a video in both tables is two ranges' figures), so they are not checked here."""
+    for download, rows in MONTHLY_TABLES.items():
+        (tmp_path / "exports" / download).mkdir(parents=True)
+        (tmp_path / "exports" / download / "Table data.csv").write_text(MONTHLY_HEADER + rows, encoding="utf-8")
+    (tmp_path / "workflow.toml").write_text(MONTHLY_WORKFLOW, encoding="utf-8")
+    current = figures(run_workflow_file(tmp_path / "workflow.toml", store_url=None), "current")
+    assert current[("posts_published", None, None)] == (2, None)
+    assert current[("total_video_views", None, None)] == (2700, None)
+    assert current[("total_likes", None, None)] == (150, None)

@@ -10,7 +10,9 @@ Three gaps, all said by the fetch stage's reports:
   its records (an account that posted only in the gap has none): else every client may hold them;
 - **a period after a table's range** (YouTube Studio's table counts over its export's range,
   :meth:`~cmflow.plugins.context.FetchContext.counts_over`): the table cannot hold the videos
-  published then, so the period has no value in its series, rather than 0;
+  published then, so the period has no value in its series, rather than 0, unless another
+  table of its platform and accounts reaches the period's end or another source reads them
+  without a range (October's and November's tables: November is November's table's);
 - **counters a table cannot tell**: a video published outside the range has there its figures
   within the range, not to date. A figure that reads them has no value; one that does not
   (posts published, their publish times, an engagement rate by reach when videos have no reach)
@@ -80,7 +82,7 @@ def source_gaps(workflow: "Workflow", requests: list["MetricRequest"], records: 
     import polars as pl
 
     ranges = [(report.id, r) for report in reports if report.kind == "source" for r in report.ranges]
-    gaps = [*_unreached_days(workflow, reports, periods), *_after_ranges(ranges, periods)]
+    gaps = [*_unreached_days(workflow, reports, periods), *_after_ranges(ranges, periods, reports)]
     if measurements.height == 0 or not (gaps or any(r.counters for _, r in ranges)):
         return measurements
     dimensions = [d for d in dimension_columns(measurements) if d != "rank"]
@@ -139,17 +141,49 @@ def _unreached_days(workflow: "Workflow", reports: "Sequence[StageReport]", peri
     return gaps
 
 
-def _after_ranges(ranges: "list[tuple[str, CountedRange]]", periods: list["Period"]) -> list[_Gap]:
-    """The periods that end after a table's range: it cannot hold the videos published then."""
+def _after_ranges(ranges: "list[tuple[str, CountedRange]]", periods: list["Period"],
+                  reports: "Sequence[StageReport]") -> list[_Gap]:
+    """The periods that end after a table's range: it cannot hold the videos published then,
+    unless another table of its platform and accounts reaches the period's end (November's
+    table beside October's: it lists what was published in November) or another source of
+    them reads records without a range (an API, a file of posts)."""
     gaps = []
     for source_id, counted in ranges:
-        spans = frozenset((p.start, p.end) for p in periods if p.end > counted.last)
+        if _read_elsewhere(counted, reports):
+            continue
+        spans = frozenset((p.start, p.end) for p in periods if p.end > counted.last and not any(
+            other is not counted and other.kind == counted.kind and _same_series(other, counted.platform,
+                                                                                 counted.accounts)
+            and other.last >= p.end for _, other in ranges))
         if spans:
             gaps.append(_Gap(source_id, frozenset({counted.kind}), (counted.platform,), counted.accounts or None, spans,
                              f"{UNCOVERED_REASON}: source {source_id} reads a {counted.platform} table of "
                              f"{counted.first:%Y-%m-%d}..{counted.last:%Y-%m-%d} (its export's range), which "
                              "cannot hold what was published after it: export the table for this period"))
     return gaps
+
+
+def _same_series(other: "CountedRange", platform: str, accounts: "Sequence[str] | None") -> bool:
+    """Whether ``other``'s records may be those of ``platform`` and ``accounts`` (none: any)."""
+    if other.platform.lower() != platform.lower():
+        return False
+    return not accounts or not other.accounts or bool(
+        {account_key(a) for a in accounts} & {account_key(a) for a in other.accounts})
+
+
+def _read_elsewhere(counted: "CountedRange", reports: "Sequence[StageReport]") -> bool:
+    """Whether a source that read its records without a range (no table of this platform) reads
+    the table's platform and accounts too: it holds what was published after the range."""
+    for report in reports:
+        if report.kind != "source" or not report.ok or any(
+                r.platform.lower() == counted.platform.lower() for r in report.ranges):
+            continue
+        if counted.platform.lower() not in {p.lower() for p in report.platforms}:
+            continue
+        if not counted.accounts or report.accounts is None or {account_key(a) for a in counted.accounts} & {
+                account_key(a) for a in report.accounts}:
+            return True
+    return False
 
 
 def _untold_counters(workflow: "Workflow", requests: list["MetricRequest"], records: dict[str, "pl.DataFrame"],
