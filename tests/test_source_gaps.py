@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cmflow import RecordTable, Source, hookimpl
+from cmflow import Metric, RecordTable, Source, hookimpl
 from cmflow.builtin.reports.language import language
 from cmflow.stages.uncovered_periods import UNCOVERED_REASON
 from cmflow.testing import registered_plugin, run_workflow_file
@@ -317,3 +317,76 @@ def test_a_period_after_one_tables_range_that_another_table_reaches_keeps_its_fi
     assert current[("posts_published", None, None)] == (2, None)
     assert current[("total_video_views", None, None)] == (2700, None)
     assert current[("total_likes", None, None)] == (150, None)
+
+
+def test_the_current_period_is_checked_against_a_table_whose_range_starts_within_it(tmp_path):
+    """The table of 20-22 November read for 16-22 November: the video of the 17th has there its
+    likes of 20-22 November only, so this week's YouTube, Lumen and overall likes have no value;
+    it was published on the 17th all the same (posts published: YouTube 1). Facebook keeps its
+    likes (9, onde's post of the 18th)."""
+    result = run_with_table(tmp_path, "Content 2026-11-20_2026-11-22 Atelier Lumen",
+                            [("vid17", "Nov 17, 2026", 1480, 97, 12)])
+    current = figures(result, "current")
+    for series in ((None, None), ("youtube", None), (None, "lumen")):
+        value, reason = current[("total_likes", *series)]
+        assert value is None and "2026-11-20..2026-11-22" in reason, series
+    assert current[("posts_published", "youtube", None)] == (1, None)
+    assert current[("total_likes", "facebook", None)] == (9, None)
+
+
+class ViewsPerVideoChecked(Metric):
+    """Views per video, refusing a counter no video reaches (a column mapped wrongly): measured
+    again with the counters a table cannot tell, it fails."""
+
+    name = "views_per_video_checked_for_gaps_test"
+    description = "Views per video, refusing implausible counters (a test's metric)."
+    needs = ("post",)
+    unit = "views"
+    default_polarity = "up"
+
+    def compute(self, data):
+        import polars as pl
+
+        posts = data.records["post"]
+        posts = posts.collect() if isinstance(posts, pl.LazyFrame) else posts
+        if posts.height and (posts["video_views"].fill_null(0) > 100_000_000).any():
+            raise ValueError("a video with over 100 million views: check the column mapping")
+        return pl.concat([posts.group_by(["period", *columns]).agg(pl.col("video_views").mean().cast(pl.Float64)
+                                                                   .alias("value")).with_columns(
+            pl.lit(self.name).alias("metric"), pl.lit(self.unit).alias("unit"), pl.lit(None, pl.String).alias("reason"))
+            for columns in data.grouping_sets], how="diagonal_relaxed")
+
+
+@hookimpl
+def register_checked(register):
+    register(ViewsPerVideoChecked)
+
+
+def test_a_metric_that_fails_when_checked_against_a_tables_range_has_no_value_where_it_could_not_be(tmp_path):
+    """The table of 16-22 November with the videos of the 10th and the 17th, and a metric that
+    refuses the figure the check sets the untold counters to: last week's views per video (the
+    video of the 10th, its views of 16-22 November only) has no value, with the reason; this
+    week's is the video of the 17th's, 1,480 (the table's range covers the week)."""
+    (tmp_path / "exports" / ONE_WEEK).mkdir(parents=True)
+    rows = "".join(f'{v},Video {v},"{day}",60,{views},{likes},{shares}\n' for v, day, views, likes, shares in NOVEMBER)
+    (tmp_path / "exports" / ONE_WEEK / "Table data.csv").write_text(
+        TABLE.format(views=2430, likes=137, shares=15, rows=rows), encoding="utf-8")
+    (tmp_path / "workflow.toml").write_text(TABLE_WORKFLOW.split("[[clients]]")[0] + f"""
+[[sources]]
+id = "brand"
+plugin = "export"
+path = "exports/**/*.csv"
+account = "atelierlumen"
+
+[[metrics]]
+plugin = "{ViewsPerVideoChecked.name}"
+by = ["overall"]
+""", encoding="utf-8")
+    module = types.ModuleType("gaps_checked_metric")
+    module.register_metrics = register_checked
+    with registered_plugin(module):
+        result = run_workflow_file(tmp_path / "workflow.toml", store_url=None)
+    name = ViewsPerVideoChecked.name
+    assert figures(result, "current")[(name, None, None)] == (1480, None)
+    value, reason = figures(result, "previous_period")[(name, None, None)]
+    assert value is None and "could not be checked against the youtube table's range 2026-11-16..2026-11-22" in reason

@@ -19,7 +19,9 @@ Three gaps, all said by the fetch stage's reports:
   keeps it. Which is which is found by the metrics themselves: the metrics that read such a
   table are measured once more with those counters set to a figure no export holds; a figure
   that changes reads them. One more measure in all, whatever the number of tables, compared by
-  a join.
+  a join; every period is checked, the current one too. A metric that fails measured so could
+  not be checked: its figures of those periods have no value in the tables' series, with the
+  reason.
 
 The series a source's records may be in is :func:`~cmflow.stages.source_series.series_may_hold`
 (the rule failed_sources uses): its platform, its accounts, their clients, and only for a metric
@@ -206,15 +208,20 @@ def _untold_counters(workflow: "Workflow", requests: list["MetricRequest"], reco
                                            {account_key(a) for a in counted.accounts} or None)
         for s, counted in ranges)
         and (not r.plugin.needed_records() or kinds & {k for g in r.plugin.needed_records() for k in g})]
-    within = [p for p in periods[1:] if any(p.start < r.first or p.end > r.last for _, r in ranges)]
+    # the current period too: a table whose range starts within it lists a video published
+    # earlier in it with the range's figures only
+    within = [p for p in periods if any(p.start < r.first or p.end > r.last for _, r in ranges)]
     if not asked or not within:
         return pl.lit(None, dtype=pl.String)
     # over every period, as the measure stage: a metric may read the neighbouring periods' records
     # (a calendar item matched with a post published the day after)
     measured = measure(asked, {**records, **untold}, periods, as_of=as_of, production=production)
     again = measured.measurements
-    # a metric that failed measured again tells nothing: its figures stay as they are
+    # a metric that failed measured again could not be checked: its figures of those periods
+    # have no value in the tables' series (below), rather than kept as they may be wrong
     names = sorted({name for r, report in zip(asked, measured.reports) if report.ok for name in r.plugin.produces()})
+    failed = sorted({name for r, report in zip(asked, measured.reports) if not report.ok
+                     for name in r.plugin.produces()} - set(names))
     spans = _spans(frozenset((p.start, p.end) for p in within))
     compared = rows.select(*_KEYS, "value").filter(
         pl.col("metric").is_in(names) & pl.struct("period_start", "period_end").is_in(spans)).join(
@@ -224,19 +231,30 @@ def _untold_counters(workflow: "Workflow", requests: list["MetricRequest"], reco
     same = pl.col("__found").fill_null(False) & ((a.is_null() & b.is_null()) | (
         (a - b).abs() <= 1e-9 * pl.max_horizontal(pl.lit(1.0), a.abs(), b.abs())).fill_null(False))
     changed = compared.filter(~same).select(_KEYS).unique().with_columns(pl.lit(True).alias("__changed"))
-    if changed.height == 0:
+    if changed.height == 0 and not failed:
         return pl.lit(None, dtype=pl.String)
-    marked = rows.select(_KEYS).join(changed, on=_KEYS, how="left", maintain_order="left")["__changed"]
     # Whose: the table whose series the row may be (tables of one range said together)
     tables: dict[tuple, list[str]] = {}
     for source_id, counted in ranges:
         tables.setdefault((counted.platform, counted.first, counted.last), []).extend(counted.accounts)
-    reasons = {key: f"{UNCOVERED_REASON}: a {key[0]} table counts its videos' figures over {key[1]:%Y-%m-%d}.."
-               f"{key[2]:%Y-%m-%d} (its export's range), so those published before it are not their figures "
-               "to date: export the table for this period" for key in tables}
-    whose = [pl.when(series_may_hold(workflow.clients, (key[0],), accounts or None, {}, dimensions)).then(
-        pl.lit(reasons[key])) for key, accounts in tables.items()]
-    return pl.when(marked.fill_null(False)).then(pl.coalesce(*whose, pl.lit(next(iter(reasons.values())))))
+    series = {key: series_may_hold(workflow.clients, (key[0],), accounts or None, {}, dimensions)
+              for key, accounts in tables.items()}
+    said = pl.lit(None, dtype=pl.String)
+    if changed.height:
+        marked = rows.select(_KEYS).join(changed, on=_KEYS, how="left", maintain_order="left")["__changed"]
+        reasons = {key: f"{UNCOVERED_REASON}: a {key[0]} table counts its videos' figures over {key[1]:%Y-%m-%d}.."
+                   f"{key[2]:%Y-%m-%d} (its export's range), so those published before it are not their figures "
+                   "to date: export the table for this period" for key in tables}
+        said = pl.when(marked.fill_null(False)).then(pl.coalesce(
+            *(pl.when(series[key]).then(pl.lit(reasons[key])) for key in tables),
+            pl.lit(next(iter(reasons.values())))))
+    if failed:
+        unchecked = pl.col("metric").is_in(failed) & pl.struct("period_start", "period_end").is_in(spans)
+        said = pl.coalesce(said, *(pl.when(unchecked & series[key]).then(pl.lit(
+            f"{UNCOVERED_REASON}: could not be checked against the {key[0]} table's range {key[1]:%Y-%m-%d}.."
+            f"{key[2]:%Y-%m-%d} (its export's range: the metric failed when measured with the figures the table "
+            "cannot tell), so it may count videos published before the range over the range only")) for key in tables))
+    return said
 
 
 def _with_untold(records: dict[str, "pl.DataFrame"], ranges: "list[tuple[str, CountedRange]]", tz: str
