@@ -275,7 +275,8 @@ def test_two_youtube_tables_with_other_figures_for_one_video_are_refused(tmp_pat
 @pytest.mark.parametrize("download, said", [
     ("Content 2026-10-01_2026-10-31 Atelier Lumen", True),  # October's table read for November
     ("Content 2026-11-01_2026-11-30 Atelier Lumen", False),  # the report's own period
-    ("youtube_studio_content", False),  # no range in the name: nothing to compare
+    ("Content 2026-09-01_2026-11-30 Atelier Lumen", False),  # reaching back further, ending with it
+    ("youtube_studio_content", False),  # no range in the name: nothing to compare (said otherwise)
 ])
 def test_a_table_read_for_another_period_than_its_range_is_said(tmp_path, download, said):
     """Studio's table counts over its download's range: October's views read for a November
@@ -290,8 +291,9 @@ def test_a_table_read_for_another_period_than_its_range_is_said(tmp_path, downlo
         return
     assert ranges == ["Table data.csv: YouTube Studio advanced-mode export, Table data.csv (CSV) counts "
                       "each video's figures over its export's range, 2026-10-01..2026-10-31 (the download's name), "
-                      "not over this run's period 2026-11-01..2026-11-30: its figures are that range's; export the "
-                      "table again for the period"]
+                      "which does not end with this run's period 2026-11-01..2026-11-30: its figures are that "
+                      "range's; export the table with a range ending on the period's last day, reaching back to "
+                      "the oldest video the report counts"]
 
 
 @pytest.mark.parametrize("total, said", [

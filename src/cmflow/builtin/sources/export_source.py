@@ -486,8 +486,8 @@ def note_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> None:
     before the range has there its views *within* the range, not to date, and no period after
     the range is in the table; the source_gaps stage gives no value to what they cannot tell.
     The range is read from the download's name (:func:`table_range`); a table whose range is
-    unknown blanks nothing and is said once (its figures are taken as they are). A table read
-    for another period than its range is said: its figures are that range's."""
+    unknown blanks nothing and is said once (its figures are taken as they are). A table whose
+    range does not end with the run's period is said: its figures are that range's."""
     if not ctx.periods:
         return
     current = ctx.periods[0]
@@ -505,13 +505,14 @@ def note_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> None:
         carried = [c for c in COUNTERS if c in frame.columns and frame[c].null_count() < frame.height]
         accounts = frame["account"].drop_nulls().unique().to_list() if "account" in frame.columns else []
         ctx.counts_over(read.format.record, read.format.platform, accounts, first, last, carried)
-        if (first, last) == (current.start, current.end):
+        if last == current.end:  # a range reaching back further is the advised export
             continue
         ctx.warn(RunWarning(
             f"{shown}: {read.format.title} counts each video's figures over its export's range, "
-            f"{first:%Y-%m-%d}..{last:%Y-%m-%d} (the download's name), not over this run's period "
+            f"{first:%Y-%m-%d}..{last:%Y-%m-%d} (the download's name), which does not end with this run's period "
             f"{current.start:%Y-%m-%d}..{current.end:%Y-%m-%d}: its figures are that range's; export the table "
-            "again for the period", "export_range_not_period",
+            "with a range ending on the period's last day, reaching back to the oldest video the report counts",
+            "export_range_not_period",
             {"file": shown, "range": [(first, last)], "period": [(current.start, current.end)]}))
 
 
