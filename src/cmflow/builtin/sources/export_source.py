@@ -158,6 +158,8 @@ class ReadTable:
     left_out: "pl.DataFrame | None" = None
     """The rows left out as no records, as their text was read (a Total row: see
     :func:`note_total_row_difference`); None when there is none."""
+    mapping: "MappingOptions | None" = None
+    """The options the table's cells were read with (its number separators ...)."""
 
     @property
     def format(self) -> ExportFormat:
@@ -395,7 +397,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         frame = account_from_links(path, frame, table.format)
     frame = first_listed_and_zero_missing(frame, table.format, options)
     return ReadTable(path, table, RecordTable(table.record, frame).conformed(clean_text), not_records, height,
-                     _concatenated(left_out))
+                     _concatenated(left_out), mapping)
 
 
 def _concatenated(frames: list["pl.DataFrame"]) -> "pl.DataFrame | None":
@@ -522,13 +524,16 @@ TOTAL_ROW_COUNTERS = ("video_views", "impressions", "likes", "comments", "shares
 
 def note_total_row_difference(read: ReadTable, ctx: FetchContext) -> None:
     """A note when a table's totals row (YouTube Studio's `Total`, left out as no record) is not
-    the sum of its records, as read (before any counter is left empty): Studio's Total counts
-    views of videos it does not list one by one (published before the range, past the rows it
-    exports), so it is more; less means rows listed twice or edited after the export. The
-    figures stay the listed rows'. The row is the one the read left out, as decoded (UTF-8,
-    UTF-16 ...): the file is not opened again."""
+    the sum of its records, as read (before any counter is left empty), its figures read with
+    the table's own number options: Studio's Total counts the views of every video of the range,
+    so it is more when the table lists fewer (past the rows Studio exports, rows left out as
+    defective); less means rows listed twice or edited after the export. The figures stay the
+    listed rows'. The row is the one the read left out, as decoded (UTF-8, UTF-16 ...): the file
+    is not opened again."""
+    from cmflow.builtin.sources.tabular import count_read
+
     total = read.left_out.row(0, named=True) if read.left_out is not None and read.left_out.height else None
-    if total is None:
+    if total is None or read.mapping is None:
         return
     more, less = [], []
     for field in TOTAL_ROW_COUNTERS:
@@ -536,24 +541,24 @@ def note_total_row_difference(read: ReadTable, ctx: FetchContext) -> None:
         column = next((c for c in ([named] if isinstance(named, str) else named or ()) if c in total), None)
         if column is None or field not in read.frame.columns or total[column] is None:
             continue
-        text = re.sub(r"[\s,\u202f\xa0]", "", str(total[column]))
-        if not text.isdigit():
+        counted = count_read(str(total[column]), read.mapping, field)
+        if counted is None:
             continue
         listed = int(read.frame[field].sum() or 0)
-        said = f"{column} {int(text):,} in it, {listed:,} over the {read.frame.height} rows listed"
-        if int(text) > listed:
-            more.append(f"{said} ({int(text) - listed:,} more)")
-        elif int(text) < listed:
-            less.append(f"{said} ({listed - int(text):,} less)")
+        said = f"{column} {counted:,} in it, {listed:,} over the {read.frame.height} rows read"
+        if counted > listed:
+            more.append(f"{said} ({counted - listed:,} more)")
+        elif counted < listed:
+            less.append(f"{said} ({listed - counted:,} less)")
     mark = str(total.get(next(iter(read.format.not_records))) or "").strip()
     if more:
         ctx.warn(f"{read.path.name}: the \"{mark}\" row counts more than its rows add up to: {'; '.join(more)}: "
-                 "the export counts in it what the table does not list one by one (videos published before "
-                 "the range, rows past those exported); the figures here are the listed rows'")
+                 "it counts every video of the range, and the table lists fewer (rows past those Studio exports, "
+                 "rows left out as defective); the figures here are the rows read")
     if less:
         ctx.warn(f"{read.path.name}: the \"{mark}\" row counts less than its rows add up to: {'; '.join(less)}: "
-                 "rows listed twice or changed after the export would do that; the figures here are the listed "
-                 "rows': check the file against YouTube Studio")
+                 "rows listed twice or changed after the export would do that; the figures here are the rows "
+                 "read: check the file against YouTube Studio")
 
 
 def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
