@@ -268,7 +268,7 @@ def test_a_table_whose_range_no_name_gives_blanks_nothing_and_is_said_once(tmp_p
     assert previous[("total_likes", None, None)] == (52, None)
     assert current[("total_likes", "youtube", None)] == (97, None)
     said = [w for w in result.warnings if w.code == "export_range_unknown"]
-    assert len(said) == 1 and "Content 2026-10-26_2026-11-22 <channel>" in str(said[0])
+    assert len(said) == 1 and "Content 2026-10-26_2026-11-22 and the channel's name" in str(said[0])
 
 
 MONTHLY_HEADER = "Content,Video title,Video publish time,Duration,Views,Likes\n"

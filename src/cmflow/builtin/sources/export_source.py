@@ -479,7 +479,7 @@ def range_unknown_note(shown: str, title: str) -> str:
     return (f"{shown}: {title} counts each video's figures over its export's range, and neither the file's "
             "name nor its folder's gives that range: the figures are taken as they are, so those of videos "
             "published before the range may be the range's only; keep the folder's name as YouTube Studio "
-            "writes it (Content 2026-10-26_2026-11-22 <channel>/Table data.csv)")
+            "writes it (Content 2026-10-26_2026-11-22 and the channel's name)")
 
 
 def note_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> None:
