@@ -21,7 +21,8 @@ source_gaps/measure=R``, then ``growth clients=C measure=A source_gaps=B`` (CPU 
 size over the smallest): linear is the clients' ratio, the posts growing with them.
 
 Run: ``python benchmarks/source_gaps_clients.py`` (40 and 200 clients, 1,250 posts each: about
-two minutes on a loaded machine); ``--clients 10 40`` for a quick look. See benchmarks/README.md.
+two minutes on a loaded machine); ``--clients 10 40`` for a quick look; ``--distinct-ranges`` for
+a range of its own per client. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -36,15 +37,19 @@ from pathlib import Path
 HEADER = "Content,Video title,Video publish time,Duration,Views,Impressions,Likes,Shares,Comments added"
 
 
-def write_agency(root: Path, clients: int, posts_per_client: int) -> Path:
-    """The workflow and its files; returns the workflow's path."""
+def write_agency(root: Path, clients: int, posts_per_client: int, distinct_ranges: bool = False) -> Path:
+    """The workflow and its files; returns the workflow's path. With ``distinct_ranges``, each
+    client's table has a range of its own (28 days ending 0 to 149 days before the period's
+    end, the review's case): one row of the tables' join per client, and after-range gaps."""
     generator = random.Random(1)
     toml = ['[workflow]\nname = "Scale"\ntimezone = "UTC"\nperiod = "2026-11-16..2026-11-22"\n'
             'as_of = "2026-11-23"\ncompare = ["previous_period", "same_period_last_year"]\n']
     toml += [f'[[clients]]\nid = "c{c}"\nname = "Client {c}"\naccounts = ["c{c}fb", "c{c}yt"]\nlanguage = "en"\n'
              for c in range(clients)]
     for c in range(clients):
-        folder = root / f"yt{c}" / f"Content 2026-11-16_2026-11-22 Client {c}"
+        last = datetime(2026, 11, 22) - timedelta(days=c % 150 if distinct_ranges else 0)
+        first = last - timedelta(days=27) if distinct_ranges else datetime(2026, 11, 16)
+        folder = root / f"yt{c}" / f"Content {first:%Y-%m-%d}_{last:%Y-%m-%d} Client {c}"
         folder.mkdir(parents=True)
         videos = []
         for i in range(20):
@@ -102,11 +107,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--clients", type=int, nargs="+", default=[40, 200])
     parser.add_argument("--posts-per-client", type=int, default=1250)
+    parser.add_argument("--distinct-ranges", action="store_true",
+                        help="each client's table with a range of its own (else every one the run's week)")
     options = parser.parse_args()
     figures = []
     for clients in options.clients:
         with tempfile.TemporaryDirectory() as folder:
-            spent = stage_cpu(write_agency(Path(folder), clients, options.posts_per_client))
+            spent = stage_cpu(write_agency(Path(folder), clients, options.posts_per_client,
+                                           options.distinct_ranges))
         figures.append((clients, spent["measure"], spent["source_gaps"]))
         measure, gaps = spent["measure"], spent["source_gaps"]
         print(f"clients={clients} posts={clients * options.posts_per_client} measure_cpu={measure:.2f}s "

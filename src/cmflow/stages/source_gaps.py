@@ -153,10 +153,11 @@ def _after_ranges(ranges: "list[tuple[str, CountedRange]]", periods: list["Perio
     for source_id, counted in ranges:
         if _read_elsewhere(counted, reports):
             continue
-        spans = frozenset((p.start, p.end) for p in periods if p.end > counted.last and not any(
-            other is not counted and other.kind == counted.kind and _same_series(other, counted.platform,
-                                                                                 counted.accounts)
-            and other.last >= p.end for _, other in ranges))
+        # the last day another table of its series reaches (it lists what was published up to it)
+        reached = max((other.last for _, other in ranges if other is not counted and other.kind == counted.kind
+                       and other.last > counted.last and _same_series(other, counted.platform, counted.accounts)),
+                      default=counted.last)
+        spans = frozenset((p.start, p.end) for p in periods if p.end > reached)
         if spans:
             gaps.append(_Gap(source_id, frozenset({counted.kind}), (counted.platform,), counted.accounts or None, spans,
                              f"{UNCOVERED_REASON}: source {source_id} reads a {counted.platform} table of "
