@@ -223,9 +223,12 @@ def test_the_entries_pasted_into_a_workflow_give_the_figures_worked_out_by_hand(
     account, run. Figures by hand from the fixtures (see test_export_youtube_x.py)."""
     import shutil
 
-    shutil.copy(EXPORTS / "youtube_studio_content" / "Table data.csv", tmp_path / "Table data.csv")
+    # the table in its download's folder, named as Studio names it (its range: October)
+    download = tmp_path / "Content 2026-10-01_2026-10-31 Atelier Lumen"
+    download.mkdir()
+    shutil.copy(EXPORTS / "youtube_studio_content" / "Table data.csv", download / "Table data.csv")
     shutil.copy(EXPORTS / "account_analytics_content_2026-10-01_2026-10-31.csv", tmp_path / "x.csv")
-    done = inspect("Table data.csv", "x.csv", cwd=tmp_path)
+    done = inspect(f"{download.name}/Table data.csv", "x.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     pasted = [line[4:] for line in done.stdout.splitlines() if line.startswith("    ") and
               (line[4:].startswith(("[[sources]]", "id = ", "plugin = ", "path = ", "account = ")))]

@@ -16,9 +16,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from cmflow import accounts_of_no_client
+from cmflow.foundation.measurements import dimension_columns
 from cmflow.store import open_store
 from cmflow.testing import run_workflow_file
 from demo_scenario import demo_without_client_reports
@@ -85,7 +87,8 @@ def youtube_and_x_posts(period: tuple[date, date]) -> Counter:
     counts: Counter = Counter()
     for brand, channel, handle in (("maison-lumiere", "MaisonLumiereParis", "maisonlumiere_fr"),
                                    ("trailhead-outfitters", "TrailheadOutfittersTV", "trailhead_hq")):
-        with (EXPORTS / brand / "youtube" / "Table data.csv").open(encoding="utf-8", newline="") as handle_:
+        [table] = (EXPORTS / brand / "youtube").glob("*/Table data.csv")  # Content <range> <channel>/
+        with table.open(encoding="utf-8", newline="") as handle_:
             for r in csv.DictReader(handle_):
                 if r["Content"] != "Total" and \
                         period[0] <= datetime.strptime(r["Video publish time"], "%b %d, %Y").date() <= period[1]:
@@ -321,6 +324,32 @@ def test_posts_published_and_follower_growth(demo_run):
               - followers_on(CURRENT[0] - timedelta(days=1), "instagram", "trailhead.outfitters"))
     assert growth > 0
     assert demo_run.value("follower_growth", platform="instagram", account="trailhead.outfitters") == growth
+
+
+def test_last_weeks_posts_and_views_stand_as_the_youtube_tables_range_covers_them(demo_run):
+    """The YouTube tables' downloads are named as Studio names them, with their range (14
+    September to 22 November, every week the demo reports): a video published the week before
+    has its views to the export's end, as every other source's post. Last week's posts published
+    are every export's (28, from the raw files) and their comparison stands; last week's YouTube
+    views of Trailhead have their value (the review of the reverted redo found the 28 blanked)."""
+    before = posts_per_account(PREVIOUS) + youtube_and_x_posts(PREVIOUS)
+    assert before[("youtube", "TrailheadOutfittersTV")] > 0
+    rows = demo_run.measurements.filter(pl.col("period") == "previous_period")
+    overall = pl.all_horizontal(pl.col(c).is_null() for c in dimension_columns(rows))
+    [count] = rows.filter((pl.col("metric") == "posts_published") & overall)["value"]
+    assert count == sum(before.values()) == 28
+    assert current_row_overall(demo_run, "posts_published")["previous_period.previous_value"] == 28
+    [views] = rows.filter((pl.col("metric") == "total_video_views") & (pl.col("platform") == "youtube")
+                          & (pl.col("account") == "TrailheadOutfittersTV") & pl.col("format").is_null()
+                          ).iter_rows(named=True)
+    assert views["value"] is not None and views["value"] > 0 and views["reason"] is None
+
+
+def current_row_overall(result, metric: str) -> dict:
+    rows = result.current(metric)
+    [row] = rows.filter(pl.all_horizontal(pl.col(c).is_null() for c in dimension_columns(result.measurements))
+                        ).iter_rows(named=True)
+    return row
 
 
 def test_each_client_objective_gets_its_verdict(demo_run):
@@ -569,7 +598,7 @@ INTENDED_FORMATS = {
     "tiktok/follower history.csv": ["tiktok_follower_history"],
     "tiktok/overview 2026-09-14 to 2026-11-01.csv": ["tiktok_overview"],
     "tiktok/overview 2026-10-24 to 2026-11-22.csv": ["tiktok_overview"],
-    "youtube/Table data.csv": ["youtube_studio_table"],
+    "youtube/Content 2026-09-14_2026-11-22 {channel}/Table data.csv": ["youtube_studio_table"],
     "x/account_analytics_content_2026-09-14_2026-11-22.csv": ["x_posts"],
 }
 
@@ -579,9 +608,11 @@ def test_every_bundled_export_is_recognised_as_the_format_it_was_written_in(bran
     from cmflow.builtin.sources.export_detection import identify
 
     folder = EXPORTS / brand
+    channel = {"maison-lumiere": "MaisonLumiereParis", "trailhead-outfitters": "TrailheadOutfittersTV"}[brand]
+    intended = {name.format(channel=channel): formats for name, formats in INTENDED_FORMATS.items()}
     files = sorted(str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file())
-    assert files == sorted(INTENDED_FORMATS)  # no export left out of this list, none missing
-    for name, formats in INTENDED_FORMATS.items():
+    assert files == sorted(intended)  # no export left out of this list, none missing
+    for name, formats in intended.items():
         found = identify(folder / name)
         assert sorted(t.format.name for t in found.tables) == formats, name
         for table in found.tables:  # a CSV file's rows are counted as it is read, not by identify()

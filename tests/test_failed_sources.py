@@ -146,3 +146,71 @@ def test_an_instagram_api_that_fails_blanks_instagrams_zero_on_the_replay_server
     assert figure(result, "posts_published", "current") == (1, None)
     assert result.comparisons.filter((pl.col("metric") == "posts_published") & pl.col("platform").is_null()
                                      ).row(0, named=True)["change_reason"] == "no value for the comparison period"
+
+
+AGENCY = """[workflow]
+name = "Agency"
+timezone = "UTC"
+period = "2026-11-16..2026-11-22"
+compare = ["previous_period"]
+
+[[clients]]
+id = "lumen"
+name = "Lumen"
+accounts = ["f", "lumen.ig"]
+language = "en"
+
+[[clients]]
+id = "bakery"
+name = "Bakery"
+accounts = ["g"]
+language = "fr"
+
+[[sources]]
+id = "facebook"
+plugin = "csv"
+path = "facebook.csv"
+
+[[sources]]
+id = "gone"
+plugin = "csv"
+path = "instagram.csv"
+{constants}
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall", "platform", "account", "client"]
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+by = ["overall"]
+where = {{ platform = "facebook" }}
+"""
+
+
+@pytest.mark.parametrize("constants", ['constants = { platform = "instagram" }', ""])
+def test_a_failed_source_of_unknown_accounts_blanks_the_series_it_may_hold_by_platform_and_account(
+        tmp_path: Path, constants: str) -> None:
+    """An agency's Facebook export is read (f of Lumen, g of Bakery: nothing on 9-15 November);
+    its other export is gone, its accounts unknown. Known to be Instagram's (its constants), it
+    may hold f's or g's Instagram posts (one handle on several platforms): both clients' 0 last
+    week have no value, Facebook's and (facebook, f)'s stay. Known by nothing, it may hold what
+    the records read do not have: Lumen's lumen.ig, not Bakery's g. A metric kept to Facebook
+    (its where) reads none of an Instagram source's records: its overall row is as before."""
+    (tmp_path / "facebook.csv").write_text(
+        "platform,account,post_id,published_at,likes,comments\n"
+        "facebook,f,f0,2026-11-05T10:00:00Z,2,0\nfacebook,f,f1,2026-11-18T10:00:00Z,5,1\n"
+        "facebook,g,g0,2026-11-04T10:00:00Z,3,0\nfacebook,g,g1,2026-11-19T10:00:00Z,4,2\n", encoding="utf-8")
+    (tmp_path / "workflow.toml").write_text(AGENCY.format(constants=constants), encoding="utf-8")
+    result = run_workflow_file(tmp_path / "workflow.toml", store_url=None)
+    rows = result.measurements.filter(pl.col("period") == "previous_period")
+    got = {(r["metric"], r["platform"], r["account"], r["client"]): (r["value"], r["reason"])
+           for r in rows.iter_rows(named=True)}
+    assert got[("posts_published", None, None, None)] == (None, MISSING)
+    assert got[("posts_published", None, None, "lumen")] == (None, MISSING)
+    assert got[("posts_published", None, None, "bakery")] == ((None, MISSING) if constants else (0, None))
+    assert got[("posts_published", "facebook", None, None)] == (0, None)
+    assert got[("posts_published", "facebook", "f", None)] == (0, None)
+    assert got[("posts_published", "facebook", "g", None)] == (0, None)
+    assert got[("total_likes", None, None, None)][1] == ("no posts in this period" if constants else MISSING)

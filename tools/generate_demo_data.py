@@ -27,7 +27,8 @@ bakery chain) and "Trailhead Outfitters" (outdoor gear), over the ten ISO weeks 
   ``linkedin/content.xlsx`` (sheets ``Metrics`` and ``All posts`` under a notice row) and
   ``linkedin/followers.xlsx`` (``New followers``), and accounts only these exports show: TikTok
   Studio overviews (two overlapping downloads, dates without a year) and follower history, a
-  YouTube Studio ``youtube/Table data.csv`` (``Total`` row first) and an X post export. Figures
+  YouTube Studio ``youtube/Content <range> <channel>/Table data.csv`` (``Total`` row first; the
+  folder named as Studio names the download, with its range) and an X post export. Figures
   the merged files lack (TikTok, YouTube, X, LinkedIn's daily page activity ...) come from
   random generators of their own, so the files above are unchanged by them.
 * ``listening/<brand>/`` - mentions of each brand and
@@ -1150,6 +1151,12 @@ def weekly_days(rng: random.Random, per_week: tuple[int, int], weekdays: int = 7
     return [d for d in out if d <= EXPORT_END]
 
 
+def youtube_download(channels: BrandChannels) -> str:
+    """The folder YouTube Studio downloads the table in: its name gives the export's range (the
+    counters' range: a table without it blanks nothing but is taken as it is, with a warning)."""
+    return f"Content {EXPORT_START}_{EXPORT_END} {channels.youtube}"
+
+
 def write_youtube(path: Path, channels: BrandChannels, rng: random.Random) -> int:
     titles = iter(YOUTUBE_TITLES[channels.brand] * 3)
     rows = []
@@ -1217,7 +1224,9 @@ def write_exports(by_account: dict[tuple[str, str], list[Post]],
         counts[f"{name}/linkedin/followers.xlsx"] = write_linkedin_followers(
             folder / "linkedin" / "followers.xlsx", followers[linkedin_key], rng)
         counts[f"{name}/tiktok/"] = write_tiktok(folder / "tiktok", channels, rng)
-        counts[f"{name}/youtube/Table data.csv"] = write_youtube(folder / "youtube" / "Table data.csv", channels, rng)
+        youtube = f"youtube/{youtube_download(channels)}/Table data.csv"
+        (folder / youtube).parent.mkdir(parents=True, exist_ok=True)
+        counts[f"{name}/{youtube}"] = write_youtube(folder / youtube, channels, rng)
         x_name = f"account_analytics_content_{EXPORT_START}_{EXPORT_END}.csv"
         counts[f"{name}/x/{x_name}"] = write_x(folder / "x" / x_name, channels, rng)
     return counts

@@ -20,7 +20,7 @@ from cmflow.foundation.stopping import StopRequest
 from cmflow.plugins.result import RunResult
 from cmflow.stages import (alert_items, changed_scopes, classify, clients, compare, compose, deliver, evaluate,
                            failed_sources, fetch, filter_rows, future_period, lost_inputs, measure, missing_days,
-                           objectives, record, uncovered_periods, watch, where_misses)
+                           objectives, record, source_gaps, uncovered_periods, watch, where_misses)
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, crash_recorded, opened_run
 from cmflow.stages.run_lock import RUN_LOCK_LEASE
 from cmflow.stages.run_periods import judged_at, past_period, resolve_period, run_periods
@@ -86,6 +86,9 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         stop.check()
         requests = measure.MetricRequest.of(workflow)
         measured = _timed(measure.measure, requests, records, periods, as_of=as_of, production=workflow.production)
+        measured = replace(measured, measurements=_timed(source_gaps.source_gaps, workflow, requests, records, periods,
+                                                         measured.measurements, fetched.reports, as_of=as_of,
+                                                         production=workflow.production))
         measured = _timed(uncovered_periods.uncovered_periods, workflow, requests, records, periods, measured)
         measured = _timed(failed_sources.failed_sources, workflow, records, fetched.reports, measured)
         measurements = measured.measurements

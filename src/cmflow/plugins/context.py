@@ -20,6 +20,22 @@ if TYPE_CHECKING:
     from cmflow.foundation.periods import Period
 
 
+@dataclass(frozen=True)
+class CountedRange:
+    """A table whose counters cover an export's date range (YouTube Studio's: each video's views
+    over the range), not each record's lifetime (:meth:`FetchContext.counts_over`)."""
+
+    kind: str
+    platform: str
+    accounts: tuple[str, ...]
+    """The table's accounts (empty: not known)."""
+    first: date
+    last: date
+    counters: tuple[str, ...]
+    """The counter fields the table carries: those it cannot tell for a record published
+    outside the range."""
+
+
 IN_RUN_SUMMARY = "in_run_summary"
 """Log-record attribute of a message the run summary shows too (a terminal need not print it twice)."""
 
@@ -62,6 +78,9 @@ class FetchContext:
     without a year gets the latest year that puts it on or before the latest day the file can
     hold: the clock's day (:attr:`as_of`), or 31 days after this day or the run's latest period's
     end if that is earlier. (Added last, so that a context built positionally keeps working.)"""
+    ranges: list[CountedRange] = field(default_factory=list)
+    """Each table whose counters cover an export's date range rather than each record's lifetime
+    (:meth:`counts_over`). (Added last, as :attr:`as_of_day`.)"""
 
     @property
     def http(self) -> "HttpClient":
@@ -92,6 +111,18 @@ class FetchContext:
         paths = self.inputs.setdefault(what, [])
         if path not in paths:
             paths.append(path)
+
+    def counts_over(self, kind: str, platform: str, accounts: "Sequence[str]", first: date, last: date,
+                    counters: "Sequence[str]") -> None:
+        """Record that the ``counters`` of this source's ``kind`` records of ``platform`` and
+        ``accounts`` cover ``first`` to ``last`` (the days of an export's range: YouTube Studio's
+        table), not each record's lifetime: a record published outside the range has there its
+        figures within the range, not to date. :mod:`cmflow.stages.source_gaps` gives no value
+        to a figure that reads those counters of such a record, nor to any figure of a period
+        after the range in the series the table may be in."""
+        entry = CountedRange(kind, platform, tuple(sorted(accounts)), first, last, tuple(counters))
+        if entry not in self.ranges:
+            self.ranges.append(entry)
 
     def skip(self, row: str) -> None:
         """Record one row left out, e.g. ``posts.csv, line 7, column 5 "Likes": value "-3" is

@@ -16,6 +16,8 @@ from cmflow.plugins.run_memo import RunMemo
 if TYPE_CHECKING:
     import polars as pl
 
+    from cmflow.plugins.context import CountedRange
+
     from cmflow.foundation.periods import Period
 
 REMEMBERED_ACCOUNTS = 1000
@@ -114,6 +116,9 @@ class StageReport:
     those its records had at its last run the store remembers; None when not known. A failed
     source makes incomplete the reports of the clients owning these accounts, every report
     when they are not known."""
+    ranges: list["CountedRange"] = field(default_factory=list)
+    """For sources: each table whose counters cover an export's date range rather than each
+    record's lifetime (:meth:`~cmflow.plugins.context.FetchContext.counts_over`)."""
 
 
 @dataclass

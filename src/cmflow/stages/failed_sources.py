@@ -9,13 +9,13 @@ the records it counts could have come from a failed source, series by series:
 
 - the metric entry reads that source (its ``sources``, else every source), and the source returns
   a record kind the metric reads;
-- the series could hold the source's records: when its platforms or accounts are known (its
-  options, else its records at its last run the store remembers:
-  :attr:`~cmflow.plugins.result.StageReport.platforms`, ``accounts``), the series' platform,
-  account and client (one owning such an account) are among them, where the series has them;
-  when neither is known, each value the series has is one the records of the sources that were
-  read do not have (of the kinds the metric reads, any day): a series of theirs (Facebook's
-  rows, an account of theirs) has a true 0, which stays. The overall row may always hold them.
+- the series could hold the source's records (:func:`~cmflow.stages.source_series.series_may_hold`,
+  the rule the source_gaps stage shares), by its platforms and accounts when known (its options,
+  else its records at its last run the store remembers:
+  :attr:`~cmflow.plugins.result.StageReport.platforms`, ``accounts``), else by the values the
+  records of the sources that were read have (of the kinds the metric reads, any day): a series
+  of theirs (Facebook's rows, an account of theirs on that platform) has a true 0, which stays;
+  and the metric's ``where`` leaves the source's records in. The overall row may hold them.
 
 A figure other than 0 stays, as the incomplete report describes it (its figures leave the missing
 records out). Takes the workflow, the records the metrics read, the fetch stage's reports and what
@@ -29,10 +29,10 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from cmflow.foundation.listening import account_key, account_keys
-from cmflow.foundation.measurements import NONE_LABEL, dimension_columns
+from cmflow.foundation.measurements import dimension_columns
 from cmflow.foundation.tracked_time import NO_TIME_ENTRIES
 from cmflow.stages.measure import Measured, MetricRequest
+from cmflow.stages.source_series import RecordsRead, series_may_hold, with_account_keys
 from cmflow.stages.uncovered_periods import NO_RECORDS_REASON, UNCOVERED_REASON
 
 if TYPE_CHECKING:
@@ -45,10 +45,6 @@ NOTHING_REASON = rf"{NO_RECORDS_REASON}|^{re.escape(NO_TIME_ENTRIES)}|^{re.escap
 """The reasons of a figure without a value for want of records ("no posts in this period", "no
 time entries in this period", or no record reaching the period): a claim that nothing happened,
 as 0 is, or one a failed source may have made untrue."""
-
-
-_ACCOUNT_KEY_COLUMN = "__account_key"
-"""The account's key (:func:`~cmflow.foundation.listening.account_keys`), worked out once a run."""
 
 
 def failed_sources(workflow: "Workflow", records: dict[str, "pl.DataFrame"], reports: list["StageReport"],
@@ -72,10 +68,12 @@ def failed_sources(workflow: "Workflow", records: dict[str, "pl.DataFrame"], rep
             report, entry = failed.get(source_id), sources.get(source_id)
             if report is None or (entry is not None and kinds and not kinds & set(entry.plugin.produces())):
                 continue
-            key = (source_id, tuple(request.source_ids), frozenset(kinds))
+            key = (source_id, tuple(request.source_ids), frozenset(kinds), repr(sorted(request.where.items())))
             if key not in holding:
-                read = _read_records(records, request.source_ids, failed, kinds)
-                holding[key] = _may_hold(workflow, report, read, dimensions)
+                known = bool(report.platforms) or report.accounts is not None
+                read = None if known else RecordsRead.of(_read_records(records, request.source_ids, failed, kinds))
+                holding[key] = series_may_hold(workflow.clients, report.platforms, report.accounts, request.where,
+                                               dimensions, read)
             blanked.setdefault(key, set()).update(request.plugin.produces())
     if not holding:
         return measured
@@ -83,8 +81,7 @@ def failed_sources(workflow: "Workflow", records: dict[str, "pl.DataFrame"], rep
     # have emptied then say which (the last entry's source, as each entry's reason replaced the last)
     keys = list(holding)
     columns = [f"__holds_{i}" for i in range(len(keys))]
-    held = frame.with_columns(account_keys(pl.col("account").cast(pl.String)).alias(_ACCOUNT_KEY_COLUMN)
-                              if "account" in dimensions else [])
+    held = with_account_keys(frame) if "account" in dimensions else frame
     held = held.with_columns(*(expr.alias(name) for expr, name in zip(holding.values(), columns)))
     why = pl.coalesce(*(pl.when(pl.col("metric").is_in(sorted(blanked[key])) & pl.col(name)).then(
         pl.lit(f"source {key[0]} could not be read: its records may be missing from this figure"))
@@ -104,41 +101,3 @@ def _read_records(records: dict[str, "pl.DataFrame"], source_ids: list[str], fai
     read = [s for s in source_ids if s not in failed]
     return [frame.filter(pl.col("source_id").is_in(read)) for kind, frame in records.items()
             if (not kinds or kind in kinds) and frame.height and "source_id" in frame.columns]
-
-
-def _may_hold(workflow: "Workflow", report: "StageReport", read: list["pl.DataFrame"],
-              dimensions: list[str]) -> "pl.Expr":
-    """The rows whose series could hold records of the failed source of ``report``."""
-    import polars as pl
-
-    known = bool(report.platforms) or report.accounts is not None
-    holds = pl.lit(True)
-    for dimension in dimensions:
-        column = pl.col(dimension).cast(pl.String)
-        if dimension == "platform" and report.platforms:
-            could = column.str.to_lowercase().is_in([p.lower() for p in report.platforms])
-        elif dimension == "account" and report.accounts is not None:
-            could = pl.col(_ACCOUNT_KEY_COLUMN).is_in([account_key(a) for a in report.accounts])
-        elif dimension == "client" and report.accounts is not None:
-            owners = [c.id for c in workflow.clients if any(c.owns(a) for a in report.accounts)]
-            could = column.is_in(owners)
-        elif known:  # what it reads is known by another dimension, which decides
-            continue
-        else:  # nothing is known of it: a series of the records read is theirs
-            could = ~column.is_in(sorted(_seen(read, dimension)))
-        holds = holds & (pl.col(dimension).is_null() | could.fill_null(True))
-    return holds
-
-
-def _seen(read: list["pl.DataFrame"], dimension: str) -> set[str]:
-    """The values of ``dimension`` the records read have ("(none)" for a record without one)."""
-    import polars as pl
-
-    seen: set[str] = set()
-    for frame in read:
-        if dimension in frame.columns:
-            values = frame.get_column(dimension).cast(pl.String)
-            seen.update(v for v in values.unique().to_list() if v is not None)
-            if values.null_count():
-                seen.add(NONE_LABEL)
-    return seen

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from cmflow.foundation.periods import today_in
 from cmflow.foundation.records import RECORD_KINDS, RecordTable, unique_records
 from cmflow.foundation.run_warnings import RunWarning
-from cmflow.plugins.context import FetchContext, SharedHttpClient
+from cmflow.plugins.context import CountedRange, FetchContext, SharedHttpClient
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure, failure_details
 from cmflow.stages.incremental import FetchPlan, plan_fetch, with_stored
@@ -85,6 +85,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                 ctx = FetchContext(start, end, all_periods, workflow.directory,
                                    log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
                                    skipped=unit.skipped, as_of=now, as_of_day=as_of_day, inputs=unit.inputs,
+                                   ranges=unit.ranges,
                                    latest_segment=index == len(segments) - 1)
                 for table in unit.part.fetch(ctx) or []:
                     if not isinstance(table, RecordTable) or table.kind not in RECORD_KINDS:
@@ -127,6 +128,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                 if problem not in said:
                     said.append(problem)
             report.skipped.extend(unit.skipped)
+            report.ranges.extend(r for r in unit.ranges if r not in report.ranges)
             frames, plan = unit.frames, unit.plan
             if plan is not None and unit.error is None:
                 plan.fetched = frames  # kept once the outputs are delivered
@@ -235,6 +237,7 @@ class _Part:
     details: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     inputs: dict[str, list[str]] = field(default_factory=dict)
+    ranges: list[CountedRange] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
     @property

@@ -152,10 +152,11 @@ class FetchPlan:
         local = [(start.astimezone(zone), end.astimezone(zone)) for start, end in spans]
         days = ", ".join(_days(start, end) for start, end in local)
         return RunWarning(
-            f"{source}: {days} is older than the platform returns ({_span(self.reach)} back) and no earlier "
+            f"{source}: {days} is older than the platform returns ({span_in_words(self.reach)} back) and no earlier "
             "run fetched it: its records of those days are missing from the figures; run the workflow at "
-            f"least every {_span(self.reach)} so that the store keeps them", "older_than_reach",
-            {"source": source, "days": [(start.date(), (end - timedelta(microseconds=1)).date()) for start, end in local],
+            f"least every {span_in_words(self.reach)} so that the store keeps them", "older_than_reach",
+            {"source": source,
+             "days": [(start.date(), (end - timedelta(microseconds=1)).date()) for start, end in local],
              "reach": self.reach})
 
 
@@ -316,7 +317,7 @@ def _days(start: datetime, end: datetime) -> str:
     return f"{start:%Y-%m-%d}" if last == start.date() else f"{start:%Y-%m-%d}..{last:%Y-%m-%d}"
 
 
-def _span(length: timedelta) -> str:
+def span_in_words(length: timedelta) -> str:
     """``7 days``, ``36 hours``, ``6 days 23 h 55 min``."""
     if length % timedelta(days=1) == timedelta(0):
         days = length // timedelta(days=1)

@@ -57,12 +57,13 @@ def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Calla
             read = read_table(path, table, options, ctx)
         except DataFileError as exc:  # a problem no row can be skipped for (day and month swapped ...)
             return FileInspection(path, error=str(exc))
-        tables.append(_inspected(table, read.frame, read.not_records, read.rows, ctx))
+        tables.append(_inspected(path, table, read.frame, read.not_records, read.rows, ctx))
     return FileInspection(path, tuple(tables), source_entry(path, identified.tables[0].format, account_needed),
                           account_needed=account_needed)
 
 
-def _inspected(table: IdentifiedTable, frame, not_records: int, rows: int, ctx: FetchContext) -> InspectedTable:
+def _inspected(path: Path, table: IdentifiedTable, frame, not_records: int, rows: int, ctx: FetchContext
+               ) -> InspectedTable:
     known = table.format
     kind = RECORD_KINDS[known.record]
     mapped = known.mapped_columns()
@@ -87,6 +88,10 @@ def _inspected(table: IdentifiedTable, frame, not_records: int, rows: int, ctx: 
     sums = tuple(column for column in known.sums if column in table.header)
     # the run's "N bad row(s) skipped (on_error = "skip")" is inspect's own setting: each row is listed
     problems += [p for p in ctx.problems if SKIP_SUMMARY not in p] + ctx.skipped
+    from cmflow.builtin.sources.export_source import range_unknown_note, table_range
+
+    if known.counters_over_range and frame.height and table_range(path) is None:
+        problems.append(range_unknown_note(path.name, known.title))
     return InspectedTable(format=known.name, title=known.title, record=known.record, sheet=table.sheet,
                           header_row=table.header_row, rows=rows if table.rows is None else table.rows, records=frame.height,
                           accounts=accounts, first=first, last=last, used_columns=used,

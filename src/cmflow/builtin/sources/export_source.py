@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 
 from pydantic import Field
 
-from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable, RunWarning,
-                    Source, TimeZoneName, WholeNumber, hookimpl, merged_records)
+from cmflow import (COUNTERS, DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable,
+                    RunWarning, Source, TimeZoneName, WholeNumber, hookimpl, merged_records)
 
 from cmflow.builtin.sources.bad_rows import BadRowsError, report_bad_rows
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
@@ -29,6 +29,8 @@ from cmflow.builtin.sources.tabular import (EARLIEST_YEAR, LATEST_YEAR, Advice, 
                                             RowPlaces, parse_records)
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import polars as pl
 
     from cmflow import FetchContext
@@ -153,6 +155,11 @@ class ReadTable:
     """Rows left out before reading because the format says they are not records (a Total row)."""
     rows: int = 0
     """Rows under the header that are not blank, as read (records, before any check of their values)."""
+    left_out: "pl.DataFrame | None" = None
+    """The rows left out as no records, as their text was read (a Total row: see
+    :func:`note_total_row_difference`); None when there is none."""
+    mapping: "MappingOptions | None" = None
+    """The options the table's cells were read with (its number separators ...)."""
 
     @property
     def format(self) -> ExportFormat:
@@ -218,7 +225,9 @@ class ExportSource(Source, InspectsFiles):
         # The fetch stage conforms the records again and cleans their text then: not twice here.
         tables = [read for path in files for read in read_file(path, self.options, ctx, clean_text=False)]
         warn_if_account_unused(tables, self.options, ctx)
-        warn_if_range_is_not_the_period(tables, ctx)
+        note_table_ranges(tables, ctx)
+        for read in tables:
+            note_total_row_difference(read, ctx)
         for read in tables:
             for what in what_was_read(read):
                 ctx.read_input(what, shown_path(read.path, ctx.workflow_dir))
@@ -357,7 +366,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     mapping = mapping_options(path, table, options)
     warn_of_places_not_read(path, table.format, options, ctx)
     if table.sheet is None and not table.format.date_order_chosen_by_user:
-        frame, height, not_records = _parsed_csv_table(path, table, mapping, ctx)
+        frame, height, not_records, left_out = _parsed_csv_table(path, table, mapping, ctx)
     else:  # a workbook's sheet, or dates whose day/month order the whole column tells (Clockify)
         header = None
         if table.sheet is None:
@@ -372,8 +381,8 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         raw = with_platform_column(raw, table.format)
         if table.format.date_order_chosen_by_user:
             mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
-        height = raw.height
-        raw, places = without_rows_not_records(raw, places, table.format)
+        height, left_out = raw.height, []
+        raw, places = without_rows_not_records(raw, places, table.format, left_out)
         every = None if header is None else [*header, *(c for c in raw.columns if c not in header)]  # with made ones
         not_records = height - raw.height
         handed, raw = [raw], None  # parse_records holds the text alone, and lets each column go once parsed
@@ -387,7 +396,14 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     if "account" in frame.columns and (frame["account"] == ACCOUNT_IN_LINKS).any():
         frame = account_from_links(path, frame, table.format)
     frame = first_listed_and_zero_missing(frame, table.format, options)
-    return ReadTable(path, table, RecordTable(table.record, frame).conformed(clean_text), not_records, height)
+    return ReadTable(path, table, RecordTable(table.record, frame).conformed(clean_text), not_records, height,
+                     _concatenated(left_out), mapping)
+
+
+def _concatenated(frames: list["pl.DataFrame"]) -> "pl.DataFrame | None":
+    import polars as pl
+
+    return pl.concat(frames, how="diagonal_relaxed") if frames else None
 
 
 def account_from_links(path: Path, frame: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
@@ -442,34 +458,107 @@ RANGE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})")
 """The date range YouTube Studio writes in its download's name (``Content 2026-11-01_2026-11-30 Atelier Lumen``)."""
 
 
-def warn_if_range_is_not_the_period(tables: list[ReadTable], ctx: FetchContext) -> None:
-    """A table whose counters cover its export's date range (YouTube Studio's), read for another
-    period than that range: its figures are the range's, whatever the report's period says. The
-    range is read from the download's name (its folder's, else the file's); a table whose name
-    holds none is not said (the docs tell to read the export of the report's period)."""
+def table_range(path: Path) -> "tuple[date, date] | None":
+    """The date range of a table counting over its export's range, as its download names it
+    (its folder's name, else the file's: ``Content 2026-11-01_2026-11-30 Atelier Lumen``); None
+    when neither names one."""
     from datetime import date
 
+    for name in (path.parent.name, path.name):
+        found = RANGE_IN_NAME.search(name)
+        if found:
+            try:
+                return date.fromisoformat(found[1]), date.fromisoformat(found[2])
+            except ValueError:
+                continue
+    return None
+
+
+def range_unknown_note(shown: str, title: str) -> str:
+    """What is said of a table counting over its export's range whose range no name gives."""
+    return (f"{shown}: {title} counts each video's figures over its export's range, and neither the file's "
+            "name nor its folder's gives that range: the figures are taken as they are, so those of videos "
+            "published before the range may be the range's only; keep the folder's name as YouTube Studio "
+            "writes it (Content 2026-10-26_2026-11-22 and the channel's name)")
+
+
+def note_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> None:
+    """Record the range of each table whose counters cover its export's date range (YouTube
+    Studio's), with the counters it carries (:meth:`FetchContext.counts_over`): a video published
+    before the range has there its views *within* the range, not to date, and no period after
+    the range is in the table; the source_gaps stage gives no value to what they cannot tell.
+    The range is read from the download's name (:func:`table_range`); a table whose range is
+    unknown blanks nothing and is said once (its figures are taken as they are). A table whose
+    range does not end with the run's period is said: its figures are that range's."""
     if not ctx.periods:
         return
     current = ctx.periods[0]
     for read in tables:
-        found = read.format.counters_over_range and (RANGE_IN_NAME.search(read.path.parent.name)
-                                                     or RANGE_IN_NAME.search(read.path.name))
-        if not found:
-            continue
-        try:
-            first, last = date.fromisoformat(found[1]), date.fromisoformat(found[2])
-        except ValueError:
-            continue
-        if (first, last) == (current.start, current.end):
+        if not read.format.counters_over_range or read.frame.height == 0:
             continue
         shown = shown_path(read.path, ctx.workflow_dir)
+        counted = table_range(read.path)
+        if counted is None:
+            ctx.warn(RunWarning(range_unknown_note(shown, read.format.title), "export_range_unknown",
+                                {"file": shown}))
+            continue
+        first, last = counted
+        frame = read.frame
+        carried = [c for c in COUNTERS if c in frame.columns and frame[c].null_count() < frame.height]
+        accounts = frame["account"].drop_nulls().unique().to_list() if "account" in frame.columns else []
+        ctx.counts_over(read.format.record, read.format.platform, accounts, first, last, carried)
+        if last == current.end:  # a range reaching back further is the advised export
+            continue
         ctx.warn(RunWarning(
             f"{shown}: {read.format.title} counts each video's figures over its export's range, "
-            f"{first:%Y-%m-%d}..{last:%Y-%m-%d} (the download's name), not over this run's period "
+            f"{first:%Y-%m-%d}..{last:%Y-%m-%d} (the download's name), which does not end with this run's period "
             f"{current.start:%Y-%m-%d}..{current.end:%Y-%m-%d}: its figures are that range's; export the table "
-            "again for the period", "export_range_not_period",
+            "with a range ending on the period's last day, reaching back to the oldest video the report counts",
+            "export_range_not_period",
             {"file": shown, "range": [(first, last)], "period": [(current.start, current.end)]}))
+
+
+TOTAL_ROW_COUNTERS = ("video_views", "impressions", "likes", "comments", "shares")
+"""The counters a table's Total row is compared on with the sum of its records."""
+
+
+def note_total_row_difference(read: ReadTable, ctx: FetchContext) -> None:
+    """A note when a table's totals row (YouTube Studio's `Total`, left out as no record) is not
+    the sum of its records, as read (before any counter is left empty), its figures read with
+    the table's own number options: Studio's Total counts the views of every video of the range,
+    so it is more when the table lists fewer (past the rows Studio exports, rows left out as
+    defective); less means rows listed twice or edited after the export. The figures stay the
+    listed rows'. The row is the one the read left out, as decoded (UTF-8, UTF-16 ...): the file
+    is not opened again."""
+    from cmflow.builtin.sources.tabular import count_read
+
+    total = read.left_out.row(0, named=True) if read.left_out is not None and read.left_out.height else None
+    if total is None or read.mapping is None:
+        return
+    more, less = [], []
+    for field in TOTAL_ROW_COUNTERS:
+        named = read.format.columns.get(field)
+        column = next((c for c in ([named] if isinstance(named, str) else named or ()) if c in total), None)
+        if column is None or field not in read.frame.columns or total[column] is None:
+            continue
+        counted = count_read(str(total[column]), read.mapping, field)
+        if counted is None:
+            continue
+        listed = int(read.frame[field].sum() or 0)
+        said = f"{column} {counted:,} in it, {listed:,} over the {read.frame.height} rows read"
+        if counted > listed:
+            more.append(f"{said} ({counted - listed:,} more)")
+        elif counted < listed:
+            less.append(f"{said} ({listed - counted:,} less)")
+    mark = str(total.get(next(iter(read.format.not_records))) or "").strip()
+    if more:
+        ctx.warn(f"{read.path.name}: the \"{mark}\" row counts more than its rows add up to: {'; '.join(more)}: "
+                 "it counts every video of the range, and the table lists fewer (rows past those Studio exports, "
+                 "rows left out as defective); the figures here are the rows read")
+    if less:
+        ctx.warn(f"{read.path.name}: the \"{mark}\" row counts less than its rows add up to: {'; '.join(less)}: "
+                 "rows listed twice or changed after the export would do that; the figures here are the rows "
+                 "read: check the file against YouTube Studio")
 
 
 def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
@@ -693,10 +782,11 @@ class KeptRows(RowPlaces):
         return self.places.order(self.kept[index])
 
 
-def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: ExportFormat
-                             ) -> tuple["pl.DataFrame", RowPlaces]:
+def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: ExportFormat,
+                             left_out: "list[pl.DataFrame] | None" = None) -> tuple["pl.DataFrame", RowPlaces]:
     """The table without the rows its format says are not records (``not_records``: YouTube
-    Studio's `Total` row), the others' lines and rows named as before."""
+    Studio's `Total` row), the others' lines and rows named as before; the rows left out are
+    added to ``left_out`` when given."""
     import polars as pl
 
     marks = [pl.col(column).str.strip_chars().is_in(list(values))
@@ -707,6 +797,8 @@ def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: Expo
     if not drop.any():
         return raw, places
     kept = [index for index, dropped in enumerate(drop.to_list()) if not dropped]
+    if left_out is not None:
+        left_out.append(raw.filter(drop))
     return raw.filter(~drop), KeptRows(places, kept)
 
 
@@ -735,11 +827,13 @@ class ChunkedTable:
         self.rows = 0
         """Rows under the header that are not blank, as read (see :attr:`ReadTable.rows`)."""
         self.not_records = 0
+        self.left_out: list["pl.DataFrame"] = []
+        """The rows left out as no records (see :attr:`ReadTable.left_out`)."""
 
     def add(self, handed: list["pl.DataFrame"], places: RowPlaces, names: list[str]) -> None:
         raw = with_platform_column(with_joined_columns(handed.pop(), self.known), self.known)
         height = raw.height
-        raw, places = without_rows_not_records(raw, places, self.known)
+        raw, places = without_rows_not_records(raw, places, self.known, self.left_out)
         self.rows, self.not_records = self.rows + height, self.not_records + height - raw.height
         every = [*names, *(c for c in raw.columns if c not in names)]  # with the columns made
         handed.append(raw)
@@ -748,9 +842,9 @@ class ChunkedTable:
 
 
 def _parsed_csv_table(path: Path, table: IdentifiedTable, mapping: MappingOptions, ctx: FetchContext
-                      ) -> tuple["pl.DataFrame", int, int]:
+                      ) -> tuple["pl.DataFrame", int, int, list["pl.DataFrame"]]:
     """The records of a known table of a CSV export, parsed a chunk at a time as it is read
-    (:class:`ChunkedTable`); the rows read, and those left out as no records."""
+    (:class:`ChunkedTable`); the rows read, the number left out as no records, and those rows."""
     from cmflow.builtin.sources.csv_tables import read_csv_file
     from cmflow.builtin.sources.steady_files import read_steadily
 
@@ -763,7 +857,7 @@ def _parsed_csv_table(path: Path, table: IdentifiedTable, mapping: MappingOption
 
     chunks, raw = read_steadily(path, parsed)
     raw.warn_lines_set_aside(ctx, path)
-    return chunks.parser.finish(raw.bad), chunks.rows, chunks.not_records
+    return chunks.parser.finish(raw.bad), chunks.rows, chunks.not_records, chunks.left_out
 
 
 def columns_kept(known: ExportFormat, mapping: MappingOptions, names: list[str]) -> list[str] | None:

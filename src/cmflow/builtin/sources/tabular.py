@@ -1102,6 +1102,18 @@ def _not_a_number(text: "pl.Expr", options: TabularOptions, field: str) -> list[
             (pl.lit(True), f"is not a number{hint}")]
 
 
+def count_read(text: str, options: TabularOptions, field: str = "count") -> Optional[int]:
+    """``text`` read as a counter of a file read with ``options`` (its thousands and decimal
+    separators: ``4830.0``, ``6.030`` with thousands = "."), as the file's records are; None
+    when it is not one."""
+    import polars as pl
+
+    value, problems = _count(pl.lit(text, dtype=pl.String), options, field)
+    flagged = pl.any_horizontal([flag for flag, _ in problems]) if problems else pl.lit(False)
+    got = pl.select(value.alias("value"), flagged.fill_null(False).alias("bad")).row(0, named=True)
+    return None if got["bad"] or got["value"] is None else int(got["value"])
+
+
 def _count(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Expr", list[tuple["pl.Expr", str]]]:
     """A counter (likes, reach, followers ...): a whole number, 0 or more, that fits 64 bits."""
     import polars as pl
