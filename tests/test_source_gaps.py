@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cmflow import Metric, RecordTable, Source, hookimpl
-from cmflow.builtin.reports.language import language
+from cmflow.presentation.language import language
 from cmflow.stages.uncovered_periods import UNCOVERED_REASON
 from cmflow.testing import registered_plugin, run_workflow_file
 

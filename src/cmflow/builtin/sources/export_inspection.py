@@ -88,7 +88,7 @@ def _inspected(path: Path, table: IdentifiedTable, frame, not_records: int, rows
     sums = tuple(column for column in known.sums if column in table.header)
     # the run's "N bad row(s) skipped (on_error = "skip")" is inspect's own setting: each row is listed
     problems += [p for p in ctx.problems if SKIP_SUMMARY not in p] + ctx.skipped
-    from cmflow.builtin.sources.export_source import range_unknown_note, table_range
+    from cmflow.builtin.sources.table_ranges import range_unknown_note, table_range
 
     if known.counters_over_range and frame.height and table_range(path) is None:
         problems.append(range_unknown_note(path.name, known.title))

@@ -25,6 +25,7 @@ from cmflow.builtin.sources.bad_rows import BadRowsError, report_bad_rows
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
 from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat, format_named
 from cmflow.builtin.sources.export_formats.format import joined_column
+from cmflow.builtin.sources.table_ranges import range_unknown_note, table_range
 from cmflow.builtin.sources.tabular import (EARLIEST_YEAR, LATEST_YEAR, Advice, MappingOptions, RecordParser,
                                             RowPlaces, parse_records)
 
@@ -452,34 +453,6 @@ def warn_if_account_unused(tables: list[ReadTable], options: ExportOptions, ctx:
                  f'account = "{options.account}" is not used for it (it names the account of exports that do '
                  "not, LinkedIn's, TikTok's, YouTube's and X's); remove it, or keep one account with "
                  "where = { account = ... }")
-
-
-RANGE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})")
-"""The date range YouTube Studio writes in its download's name (``Content 2026-11-01_2026-11-30 Atelier Lumen``)."""
-
-
-def table_range(path: Path) -> "tuple[date, date] | None":
-    """The date range of a table counting over its export's range, as its download names it
-    (its folder's name, else the file's: ``Content 2026-11-01_2026-11-30 Atelier Lumen``); None
-    when neither names one."""
-    from datetime import date
-
-    for name in (path.parent.name, path.name):
-        found = RANGE_IN_NAME.search(name)
-        if found:
-            try:
-                return date.fromisoformat(found[1]), date.fromisoformat(found[2])
-            except ValueError:
-                continue
-    return None
-
-
-def range_unknown_note(shown: str, title: str) -> str:
-    """What is said of a table counting over its export's range whose range no name gives."""
-    return (f"{shown}: {title} counts each video's figures over its export's range, and neither the file's "
-            "name nor its folder's gives that range: the figures are taken as they are, so those of videos "
-            "published before the range may be the range's only; keep the folder's name as YouTube Studio "
-            "writes it (Content 2026-10-26_2026-11-22 and the channel's name)")
 
 
 def note_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> None:
