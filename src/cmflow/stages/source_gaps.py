@@ -162,7 +162,8 @@ def _after_ranges(ranges: "list[tuple[str, CountedRange]]", periods: list["Perio
             gaps.append(_Gap(source_id, frozenset({counted.kind}), (counted.platform,), counted.accounts or None, spans,
                              f"{UNCOVERED_REASON}: source {source_id} reads a {counted.platform} table of "
                              f"{counted.first:%Y-%m-%d}..{counted.last:%Y-%m-%d} (its export's range), which "
-                             "cannot hold what was published after it: export the table for this period"))
+                             "cannot hold what was published after it: add a table whose range reaches this "
+                             "period's end"))
     return gaps
 
 
@@ -245,7 +246,8 @@ def _untold_counters(workflow: "Workflow", requests: list["MetricRequest"], reco
         marked = rows.select(_KEYS).join(changed, on=_KEYS, how="left", maintain_order="left")["__changed"]
         reasons = {key: f"{UNCOVERED_REASON}: a {key[0]} table counts its videos' figures over {key[1]:%Y-%m-%d}.."
                    f"{key[2]:%Y-%m-%d} (its export's range), so those published before it are not their figures "
-                   "to date: export the table for this period" for key in tables}
+                   "to date: export a table whose range reaches back to the oldest video and ends on the "
+                   "period's last day" for key in tables}
         said = pl.when(marked.fill_null(False)).then(pl.coalesce(
             *(pl.when(series[key]).then(pl.lit(reasons[key])) for key in tables),
             pl.lit(next(iter(reasons.values())))))
