@@ -467,6 +467,8 @@ def test_plugins_show_options_as_json_schema(runner: CliRunner) -> None:
     schema = json.loads(result.stdout)
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["required"] == ["path"] and schema["additionalProperties"] is False
+    # an optional bounded number's bound in JSON Schema's word, which editors check (pydantic writes "ge")
+    assert schema["properties"]["default_year"]["anyOf"][0]["minimum"] == 1990, schema["properties"]["default_year"]
 
 
 def test_plugins_show_unknown_name_suggests(runner: CliRunner) -> None:

@@ -55,7 +55,7 @@ def workflow_schema(registry: PluginRegistry) -> dict[str, Any]:
             "description": f"[[{section}]] entries: {model.__doc__.splitlines()[0]}",
             "items": {**_inline(model.model_json_schema(by_alias=True), definitions), "additionalProperties": False},
         }
-    return _json_schema_bounds({
+    return json_schema_bounds({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "cmflow workflow",
@@ -70,17 +70,18 @@ def workflow_schema(registry: PluginRegistry) -> dict[str, Any]:
 _BOUND_KEYWORDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
 
 
-def _json_schema_bounds(node: Any, names: bool = False) -> Any:
-    """pydantic writes the bounds of a number it cannot place in the schema (an optional
-    ``Number`` with ``Field(ge=0)``) as ``ge``/``le``/``gt``/``lt``, words no editor reads: they
-    become JSON Schema's ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``.
+def json_schema_bounds(node: Any, names: bool = False) -> Any:
+    """``node`` (a JSON Schema pydantic made) with its bounds in JSON Schema's words: pydantic
+    writes the bounds of a number it cannot place in the schema (an optional ``Number`` with
+    ``Field(ge=0)``) as ``ge``/``le``/``gt``/``lt``, words no editor reads: they become JSON
+    Schema's ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``.
     ``names``: ``node`` maps option names (``properties``, ``$defs``), which stay as they are."""
     if isinstance(node, list):
-        return [_json_schema_bounds(item) for item in node]
+        return [json_schema_bounds(item) for item in node]
     if not isinstance(node, dict):
         return node
     return {(key if names or not isinstance(value, (int, float)) else _BOUND_KEYWORDS.get(key, key)):
-            _json_schema_bounds(value, names=not names and key in ("properties", "$defs", "patternProperties"))
+            json_schema_bounds(value, names=not names and key in ("properties", "$defs", "patternProperties"))
             for key, value in node.items()}
 
 

@@ -79,7 +79,9 @@ def show(name: str, kind: str | None, as_json: bool) -> None:
         sys.exit(EXIT_INVALID)
     info = found[0]
     if as_json:
-        click.echo(json.dumps(info.cls.Options.model_json_schema(), indent=2))
+        from cmflow.workflow_schema import json_schema_bounds
+
+        click.echo(json.dumps(json_schema_bounds(info.cls.Options.model_json_schema()), indent=2))
         return
     from rich.markup import escape
     from rich.table import Table
