@@ -251,12 +251,13 @@ def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]],
         cause = ctx.get("error", error["msg"])
         at = (*location, cause.option) if isinstance(cause, InvalidOption) else location
         return OptionError(at, redactor(str(cause)))
+    if kind == "boolean_for_number":
+        return OptionError(location, f"must be {'a whole number' if ctx.get('whole') else 'a number'}, "
+                                     f"not true or false{_got(given)}")
     if kind == "number_in_quotes":
         whole = bool(ctx.get("whole"))
         hint = _number_hint(location, given, quotes_said=True, whole=whole)
         not_a_number = "a whole number" if whole else "a number"  # as pydantic's int/float errors say
-        if isinstance(given, bool):
-            return OptionError(location, f"must be {not_a_number}, not true or false{_got(given)}")
         return OptionError(location, f"must be {not_a_number} written without quotes{_got(given)}" if hint else
                            f"must be {not_a_number}{_got(given)}", hint)
     if kind in _TYPE_WORDS:

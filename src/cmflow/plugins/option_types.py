@@ -81,7 +81,7 @@ def _unquoted_number(value: object, whole: bool = False) -> object:
         # "1.500" (one thousand five hundred, in French) as 1.5 without a word.
         raise PydanticCustomError("number_in_quotes", "a number must be written without quotes", {"whole": whole})
     if isinstance(value, bool):  # pydantic would read true as 1 (n = true: one top post)
-        raise PydanticCustomError("number_in_quotes", "a number is not true or false", {"whole": whole})
+        raise PydanticCustomError("boolean_for_number", "a number is not true or false", {"whole": whole})
     return value
 
 
